@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The kernel path, in three programs on one sockhash:
+ *
+ *  fs_parse   (sk_skb stream parser)   frames one request and classifies it;
+ *  fs_verdict (sk_skb stream verdict)  passes it to userspace, or redirects it
+ *                                      unchanged to the socket's own egress;
+ *  fs_respond (sk_msg)                 turns that redirected request into the
+ *                                      cached response as it is sent.
+ *
+ * The request skb is never resized: on this kernel that breaks TCP receive
+ * accounting (see the design notes). All ordering between kernel and
+ * userspace responses rests on the counters in struct fs_conn_shared.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+#include "fs_maps.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define SK_DROP 0
+#define SK_PASS 1
+
+static __always_inline struct fs_stats *stats_this_cpu(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&stats, &zero);
+}
+
+static __always_inline struct fs_conn *conn_of(__u64 cookie)
+{
+	return bpf_map_lookup_elem(&conn_store, &cookie);
+}
+
+/* The shared counters of this connection, if the slot is still its own. */
+static __always_inline struct fs_conn_shared *
+shared_of(const struct fs_conn *conn, __u64 cookie)
+{
+	struct fs_conn_shared *sh;
+	__u32 slot = conn->slot;
+
+	sh = bpf_map_lookup_elem(&conn_shared, &slot);
+	if (!sh || sh->cookie != cookie)
+		return NULL;
+	return sh;
+}
+
+SEC("sk_skb/stream_parser")
+int fs_parse(struct __sk_buff *skb)
+{
+	__u32 len = skb->len, start, avail, n, msg_len, end, base, next;
+	struct fs_conn *conn = conn_of(bpf_get_socket_cookie(skb));
+	struct http_class cls = {};
+	struct fs_scratch *scr;
+	__u32 zero = 0;
+
+	if (!conn)
+		return len;
+	/*
+	 * strparser hands us the skb the message starts in, from that skb's
+	 * first byte: when requests are pipelined, earlier messages' bytes come
+	 * first. msg_off tracks where ours begins.
+	 */
+	start = conn->msg_off;
+	if (start >= len) {	/* lost track: stop framing this stream */
+		start = 0;
+		conn->user_only = 1;
+	}
+	avail = len - start;
+
+	if (conn->user_only) {
+		msg_len = avail;
+		goto framed;
+	}
+	scr = bpf_map_lookup_elem(&scratch, &zero);
+	if (!scr)
+		return len - start;
+	n = avail < FS_SCAN_MAX ? avail : FS_SCAN_MAX;
+	if (n == 0 || bpf_skb_load_bytes(skb, start, scr->head, n)) {
+		conn->user_only = 1;
+		msg_len = avail;
+		goto framed;
+	}
+	http_classify(&scr->scan, scr->head, n);
+	cls = scr->scan.out;
+	if (cls.frame == HTTP_FRAME_MORE) {
+		conn->prev_len = len;
+		return 0;
+	}
+	if (cls.frame == HTTP_FRAME_UNSAFE) {
+		conn->user_only = 1;
+		msg_len = avail;
+	} else {
+		msg_len = cls.head_len;
+	}
+framed:
+	conn->msg_len = msg_len;
+	conn->cacheable = cls.cacheable;
+	conn->head_only = cls.head_only;
+	conn->path_off = start + cls.path_off;
+	conn->path_len = cls.path_len;
+	/*
+	 * The next message starts in the last skb appended to this one (at
+	 * prev_len), or in this one if nothing was appended; a message that
+	 * ends exactly at the skb's end leaves the next to start a fresh skb.
+	 */
+	end = start + msg_len;
+	base = conn->prev_len;
+	next = end - base;
+	conn->msg_off = next < len - base ? next : 0;
+	conn->prev_len = 0;
+	return msg_len;
+}
+
+/* Look the request path up in file_cache. */
+static __always_inline struct fs_cache_ref *
+cache_lookup(struct __sk_buff *skb, const struct fs_conn *conn)
+{
+	__u32 zero = 0, plen = conn->path_len;
+	struct fs_scratch *scr;
+
+	scr = bpf_map_lookup_elem(&scratch, &zero);
+	if (!scr || plen == 0 || plen >= FS_KEY_MAX)
+		return NULL;
+	__builtin_memset(&scr->key, 0, sizeof(scr->key));
+	if (bpf_skb_load_bytes(skb, conn->path_off, scr->key.path, plen))
+		return NULL;
+	return bpf_map_lookup_elem(&file_cache, &scr->key);
+}
+
+SEC("sk_skb/stream_verdict")
+int fs_verdict(struct __sk_buff *skb)
+{
+	struct fs_stats *st = stats_this_cpu();
+	__u64 cookie = bpf_get_socket_cookie(skb);
+	struct fs_conn *conn = conn_of(cookie);
+	struct fs_conn_shared *sh;
+	struct fs_cache_ref *ref;
+	struct fs_pending *p;
+	__u64 *reason;
+	__u32 idx;
+
+	if (!st)
+		return SK_PASS;
+	sh = conn ? shared_of(conn, cookie) : NULL;
+	if (!sh) {
+		st->pass_no_conn++;
+		st->user_requests++;
+		return SK_PASS;
+	}
+	if (conn->user_only) {
+		reason = &st->pass_unframed;
+		goto pass;
+	}
+	if (!conn->cacheable) {
+		reason = &st->pass_not_cacheable;
+		goto pass;
+	}
+	if (sh->user_rx != sh->user_done) {
+		reason = &st->pass_conn_busy;
+		goto pass;
+	}
+	if (sh->kern_queued - sh->kern_sent >= FS_PENDING_MAX) {
+		reason = &st->pass_queue_full;
+		goto pass;
+	}
+	ref = cache_lookup(skb, conn);
+	if (!ref) {
+		reason = &st->pass_cache_miss;
+		goto pass;
+	}
+	idx = sh->kern_queued & (FS_PENDING_MAX - 1);
+	p = &conn->pending[idx];
+	p->entry = ref->entry;
+	p->gen = ref->gen;
+	p->head_only = conn->head_only;
+	/* A paged skb would be sent as several sendmsg calls, and the sk_msg
+	 * program would see pieces of the request instead of all of it. */
+	if (bpf_skb_pull_data(skb, skb->len)) {
+		reason = &st->fallback_resize;
+		goto pass;
+	}
+	if (bpf_sk_redirect_hash(skb, &sock_hash, &cookie, 0) != SK_PASS) {
+		reason = &st->pass_no_conn;
+		goto pass;
+	}
+	__sync_fetch_and_add(&sh->kern_queued, 1);
+	return SK_PASS;
+pass:
+	__sync_fetch_and_add(&sh->user_rx, conn->msg_len);
+	(*reason)++;
+	st->user_requests++;
+	st->user_bytes += conn->msg_len;
+	return SK_PASS;
+}
+
+/* State for copying one response into the message, chunk by chunk. */
+struct copy_ctx {
+	struct sk_msg_md *msg;
+	struct fs_cache_entry *entry;
+	struct fs_clock *clock;
+	__u32 len;
+	int err;
+};
+
+/* Copy n (<= FS_CHUNK_SIZE) bytes of chunk into the message at data. */
+static __always_inline int copy_chunk(struct sk_msg_md *msg,
+				      const struct fs_chunk *chunk, __u32 n)
+{
+	void *data = (void *)(long)msg->data;
+	void *data_end = (void *)(long)msg->data_end;
+	__u32 off;
+
+	for (off = 0; off + 8 <= n && off < FS_CHUNK_SIZE; off += 8) {
+		if (data + off + 8 > data_end)
+			return -1;
+		*(__u64 *)(data + off) = *(const __u64 *)&chunk->data[off];
+	}
+	for (; off < n && off < FS_CHUNK_SIZE; off++) {
+		if (data + off + 1 > data_end)
+			return -1;
+		*(__u8 *)(data + off) = chunk->data[off];
+	}
+	return 0;
+}
+
+/* The cached header block has a placeholder Date: stamp the current one. */
+static __always_inline int stamp_date(struct sk_msg_md *msg, __u32 date_off,
+				      const struct fs_clock *clock)
+{
+	void *data = (void *)(long)msg->data;
+	void *data_end = (void *)(long)msg->data_end;
+	__u32 i;
+
+	if (date_off > FS_CHUNK_SIZE - FS_DATE_LEN)
+		return -1;
+	if (data + date_off + FS_DATE_LEN > data_end)
+		return -1;
+	for (i = 0; i < FS_DATE_LEN; i++)
+		*(char *)(data + date_off + i) = clock->date[i];
+	return 0;
+}
+
+static long copy_step(__u64 i, void *arg)
+{
+	struct copy_ctx *c = arg;
+	struct fs_cache_entry *e = c->entry;
+	struct fs_chunk *chunk;
+	__u32 off, n, id;
+
+	if (i >= FS_ENTRY_MAX_CHUNKS)
+		goto fail;
+	off = i * FS_CHUNK_SIZE;
+	n = c->len - off;
+	if (n > FS_CHUNK_SIZE)
+		n = FS_CHUNK_SIZE;
+	id = e->chunk[i];
+	chunk = bpf_map_lookup_elem(&cache_chunks, &id);
+	if (!chunk)
+		goto fail;
+	if (bpf_msg_pull_data(c->msg, off, off + n, 0))
+		goto fail;
+	if (copy_chunk(c->msg, chunk, n))
+		goto fail;
+	if (i == 0 && stamp_date(c->msg, e->date_off, c->clock))
+		goto fail;
+	return 0;
+fail:
+	c->err = 1;
+	return 1;
+}
+
+/* Room in the send buffer: the push of a kernel response cannot wait for
+ * more, so a response that does not fit now is left to userspace. */
+static __always_inline int fits_sndbuf(struct bpf_sock *bsk, __u32 len)
+{
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(bsk);
+	int room;
+
+	if (!tp)
+		return 0;
+	room = tp->inet_conn.icsk_inet.sk.sk_sndbuf -
+	       tp->inet_conn.icsk_inet.sk.sk_wmem_queued;
+	return room > 0 && len <= (__u32)room;
+}
+
+SEC("sk_msg")
+int fs_respond(struct sk_msg_md *msg)
+{
+	__u64 cookie = bpf_get_socket_cookie(msg);
+	struct fs_conn *conn = conn_of(cookie);
+	struct copy_ctx c = { .msg = msg };
+	struct fs_cache_entry *e;
+	struct fs_conn_shared *sh;
+	struct fs_pending *p;
+	struct fs_stats *st;
+	__u32 zero = 0, size = msg->size, entry;
+	__u64 *reason;
+
+	if (!conn)
+		return SK_PASS;
+	sh = shared_of(conn, cookie);
+	/* Userspace's own sends: no kernel response is due. */
+	if (!sh || sh->kern_queued == sh->kern_sent)
+		return SK_PASS;
+	st = stats_this_cpu();
+	if (!st)
+		return SK_PASS;
+
+	p = &conn->pending[sh->kern_sent & (FS_PENDING_MAX - 1)];
+	__sync_fetch_and_add(&sh->kern_sent, 1);
+	if (sh->user_rx != sh->user_done) {
+		/* an earlier request went back to userspace: keep order */
+		reason = &st->fallback_busy;
+		goto to_user;
+	}
+	entry = p->entry;
+	e = bpf_map_lookup_elem(&cache_entries, &entry);
+	if (!e || e->gen != p->gen) {
+		reason = &st->fallback_stale;
+		goto to_user;
+	}
+	c.entry = e;
+	c.len = p->head_only ? e->head_len : e->resp_len;
+	c.clock = bpf_map_lookup_elem(&http_clock, &zero);
+	if (!c.clock || c.len == 0 || c.len > FS_ENTRY_MAX_CHUNKS * FS_CHUNK_SIZE ||
+	    !fits_sndbuf(msg->sk, c.len)) {
+		reason = &st->fallback_resize;
+		goto to_user;
+	}
+	if (c.len > size) {
+		if (bpf_msg_push_data(msg, size, c.len - size, 0)) {
+			reason = &st->fallback_resize;
+			goto to_user;
+		}
+	} else if (c.len < size) {
+		if (bpf_msg_pop_data(msg, c.len, size - c.len, 0)) {
+			reason = &st->fallback_resize;
+			goto to_user;
+		}
+	}
+	/* From here the request bytes are gone: a failed copy can only drop. */
+	bpf_loop((c.len + FS_CHUNK_SIZE - 1) / FS_CHUNK_SIZE, copy_step, &c, 0);
+	if (c.err)
+		return SK_DROP;
+	st->kernel_hits++;
+	st->kernel_bytes += c.len;
+	return SK_PASS;
+
+to_user:
+	/* The request is still intact: deliver it to userspace instead. */
+	__sync_fetch_and_add(&sh->user_rx, size);
+	(*reason)++;
+	st->user_requests++;
+	st->user_bytes += size;
+	return bpf_msg_redirect_hash(msg, &sock_hash, &cookie, BPF_F_INGRESS);
+}

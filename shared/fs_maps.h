@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Layouts of the BPF maps that the kernel path (kern/) and the server (user/)
+ * both read and write. Everything here is plain fixed-size data: it is the
+ * contract between the two sides, so change it on both at once.
+ */
+#ifndef FS_MAPS_H
+#define FS_MAPS_H
+
+#ifndef __BPF__
+#include <linux/types.h>
+#endif
+
+/* A cached response is stored as a list of fixed-size chunks. */
+#define FS_CHUNK_SIZE		4096
+/* Longest request path (before any '?') that the kernel can look up. */
+#define FS_KEY_MAX		128
+/* 1 MiB of body plus its header block. */
+#define FS_ENTRY_MAX_CHUNKS	264
+/* Request head bytes the kernel scans; a longer head goes to userspace. */
+#define FS_SCAN_MAX		4096
+/* Kernel responses that may be queued on one connection at once. */
+#define FS_PENDING_MAX		8
+/* "Sun, 06 Nov 1994 08:49:37 GMT" */
+#define FS_DATE_LEN		29
+
+/* file_cache: request path -> entry. The key is zero-padded. */
+struct fs_cache_key {
+	char path[FS_KEY_MAX];
+};
+
+struct fs_cache_ref {
+	__u32 entry;		/* index into cache_entries */
+	__u32 gen;		/* must equal the entry's gen when sent */
+};
+
+/* cache_entries[entry]: where a response lives and how long it is. */
+struct fs_cache_entry {
+	__u32 gen;		/* bumped by userspace whenever the slot is reused */
+	__u32 resp_len;		/* header block + body */
+	__u32 head_len;		/* header block only: the HEAD response */
+	__u32 date_off;		/* offset of the Date value in the header block */
+	__u32 nchunks;
+	__u32 chunk[FS_ENTRY_MAX_CHUNKS];	/* indices into cache_chunks */
+};
+
+struct fs_chunk {
+	__u8 data[FS_CHUNK_SIZE];
+};
+
+/* http_clock[0]: the current HTTP date, refreshed by userspace every second. */
+struct fs_clock {
+	char date[32];
+};
+
+/*
+ * conn_shared[slot]: per-connection counters shared with userspace through
+ * mmap, so that handing a connection back and forth costs no syscall.
+ * Kernel-written: user_rx, kern_queued, kern_sent. Userspace-written: cookie,
+ * user_done. The kernel answers a request only while user_rx == user_done
+ * (userspace owes no response), and userspace sends only while
+ * kern_queued == kern_sent (no kernel response is waiting to go out): that is
+ * what keeps responses in request order.
+ */
+struct fs_conn_shared {
+	__u64 cookie;		/* socket cookie of the slot's owner; 0 = free */
+	__u64 user_rx;		/* request bytes the kernel passed to userspace */
+	__u64 user_done;	/* of those, bytes userspace has fully answered */
+	__u32 kern_queued;	/* requests redirected for a kernel response */
+	__u32 kern_sent;	/* of those, turned into responses (or handed back) */
+	__u8 pad[32];
+};
+
+/* One kernel response waiting in the socket's backlog. */
+struct fs_pending {
+	__u32 entry;
+	__u32 gen;
+	__u32 head_only;	/* HEAD: send the header block only */
+};
+
+/* conn_store (socket storage): kernel-private per-connection state. */
+struct fs_conn {
+	__u32 slot;		/* index into conn_shared */
+	__u32 user_only;	/* the kernel could not frame this stream */
+	/* Where the current message starts inside the skb strparser hands us,
+	 * and that skb's length at the previous "need more" call. */
+	__u32 msg_off;
+	__u32 prev_len;
+	/* What the parser learned about the message just framed. */
+	__u32 msg_len;
+	__u32 cacheable;
+	__u32 head_only;
+	__u32 path_off;		/* relative to the skb, not the message */
+	__u32 path_len;
+	__u32 pad;
+	struct fs_pending pending[FS_PENDING_MAX];
+};
+
+/* stats: per-CPU counters, summed by readers. */
+struct fs_stats {
+	__u64 kernel_hits;		/* responses built in the kernel */
+	__u64 kernel_bytes;		/* response bytes built in the kernel */
+	__u64 user_requests;		/* messages passed to userspace */
+	__u64 user_bytes;		/* request bytes passed to userspace */
+	/* Why a message went to userspace (user_requests, by reason). */
+	__u64 pass_not_cacheable;	/* method, version, headers or path */
+	__u64 pass_cache_miss;		/* cacheable but not in file_cache */
+	__u64 pass_conn_busy;		/* userspace still owes a response */
+	__u64 pass_unframed;		/* stream the kernel cannot frame */
+	__u64 pass_queue_full;		/* FS_PENDING_MAX responses queued */
+	__u64 pass_no_conn;		/* socket without kernel state */
+	__u64 fallback_stale;		/* entry replaced before sk_msg ran */
+	__u64 fallback_resize;		/* could not size the message */
+	__u64 fallback_busy;		/* sk_msg found userspace owning */
+};
+
+#endif /* FS_MAPS_H */
