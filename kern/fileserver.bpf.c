@@ -79,7 +79,10 @@ int fs_parse(struct __sk_buff *skb)
 	if (!scr)
 		return len - start;
 	n = avail < FS_SCAN_MAX ? avail : FS_SCAN_MAX;
-	if (n == 0 || bpf_skb_load_bytes(skb, start, scr->head, n)) {
+	/* keep the compiler from folding the bound away before the helper */
+	asm volatile("" : "+r"(n));
+	if (n == 0 || n > FS_SCAN_MAX ||
+	    bpf_skb_load_bytes(skb, start, scr->head, n)) {
 		conn->user_only = 1;
 		msg_len = avail;
 		goto framed;
@@ -275,23 +278,20 @@ fail:
 
 /* Room in the send buffer: the push of a kernel response cannot wait for
  * more, so a response that does not fit now is left to userspace. */
-static __always_inline int fits_sndbuf(struct bpf_sock *bsk, __u32 len)
+static __always_inline int fits_sndbuf(const struct tcp_sock *tp, __u32 len)
 {
-	struct tcp_sock *tp = bpf_skc_to_tcp_sock(bsk);
-	int room;
+	int room = tp->inet_conn.icsk_inet.sk.sk_sndbuf -
+		   tp->inet_conn.icsk_inet.sk.sk_wmem_queued;
 
-	if (!tp)
-		return 0;
-	room = tp->inet_conn.icsk_inet.sk.sk_sndbuf -
-	       tp->inet_conn.icsk_inet.sk.sk_wmem_queued;
 	return room > 0 && len <= (__u32)room;
 }
 
 SEC("sk_msg")
 int fs_respond(struct sk_msg_md *msg)
 {
-	__u64 cookie = bpf_get_socket_cookie(msg);
-	struct fs_conn *conn = conn_of(cookie);
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(msg->sk);
+	struct fs_conn *conn;
+	__u64 cookie;
 	struct copy_ctx c = { .msg = msg };
 	struct fs_cache_entry *e;
 	struct fs_conn_shared *sh;
@@ -300,6 +300,12 @@ int fs_respond(struct sk_msg_md *msg)
 	__u32 zero = 0, size = msg->size, entry;
 	__u64 *reason;
 
+	if (!tp)
+		return SK_PASS;
+	/* sk_msg programs may not call bpf_get_socket_cookie(); the cookie
+	 * exists since userspace asked for SO_COOKIE, so read it directly. */
+	cookie = tp->inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter;
+	conn = conn_of(cookie);
 	if (!conn)
 		return SK_PASS;
 	sh = shared_of(conn, cookie);
@@ -327,7 +333,7 @@ int fs_respond(struct sk_msg_md *msg)
 	c.len = p->head_only ? e->head_len : e->resp_len;
 	c.clock = bpf_map_lookup_elem(&http_clock, &zero);
 	if (!c.clock || c.len == 0 || c.len > FS_ENTRY_MAX_CHUNKS * FS_CHUNK_SIZE ||
-	    !fits_sndbuf(msg->sk, c.len)) {
+	    !fits_sndbuf(tp, c.len)) {
 		reason = &st->fallback_resize;
 		goto to_user;
 	}

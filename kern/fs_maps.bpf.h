@@ -9,7 +9,7 @@
 /* Accepted sockets, keyed by socket cookie. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKHASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, FS_MAX_CONNS);
 	__type(key, __u64);
 	__type(value, __u64);
 } sock_hash SEC(".maps");
@@ -17,14 +17,14 @@ struct {
 /* Request path -> cached response. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, FS_CACHE_ENTRIES);
 	__type(key, struct fs_cache_key);
 	__type(value, struct fs_cache_ref);
 } file_cache SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 16384);
+	__uint(max_entries, FS_CACHE_ENTRIES);
 	__type(key, __u32);
 	__type(value, struct fs_cache_entry);
 } cache_entries SEC(".maps");
@@ -47,7 +47,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 65536);
+	__uint(max_entries, FS_MAX_CONNS);
 	__type(key, __u32);
 	__type(value, struct fs_conn_shared);
 } conn_shared SEC(".maps");
@@ -56,7 +56,7 @@ struct {
  * it before the socket joins sock_hash and deletes it on close. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, FS_MAX_CONNS);
 	__type(key, __u64);
 	__type(value, struct fs_conn);
 } conn_store SEC(".maps");

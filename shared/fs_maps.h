@@ -19,6 +19,10 @@
 #define FS_ENTRY_MAX_CHUNKS	264
 /* Request head bytes the kernel scans; a longer head goes to userspace. */
 #define FS_SCAN_MAX		4096
+/* Connections the kernel path tracks at once. */
+#define FS_MAX_CONNS		65536
+/* Responses the cache holds at most (entries of cache_entries). */
+#define FS_CACHE_ENTRIES	16384
 /* Kernel responses that may be queued on one connection at once. */
 #define FS_PENDING_MAX		8
 /* "Sun, 06 Nov 1994 08:49:37 GMT" */

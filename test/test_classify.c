@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The request classifier the BPF parser runs, compiled for userspace. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_classify.h"
+
+static struct http_class classify(const char *req)
+{
+	struct http_scan s;
+
+	http_classify(&s, (const __u8 *)req, strlen(req));
+	return s.out;
+}
+
+static void assert_cacheable(const char *req, const char *path, int head_only)
+{
+	struct http_class c = classify(req);
+
+	ck_assert_uint_eq(c.frame, HTTP_FRAME_DONE);
+	ck_assert_uint_eq(c.head_len, strlen(req));
+	ck_assert_msg(c.cacheable, "not cacheable: %s", req);
+	ck_assert_uint_eq(c.head_only, head_only);
+	ck_assert_uint_eq(c.path_len, strlen(path));
+	ck_assert(memcmp(req + c.path_off, path, c.path_len) == 0);
+}
+
+static void assert_framed_not_cacheable(const char *req)
+{
+	struct http_class c = classify(req);
+
+	ck_assert_uint_eq(c.frame, HTTP_FRAME_DONE);
+	ck_assert_uint_eq(c.head_len, strlen(req));
+	ck_assert_msg(!c.cacheable, "cacheable: %s", req);
+}
+
+START_TEST(plain_get_and_head)
+{
+	assert_cacheable("GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n",
+			 "/index.html", 0);
+	assert_cacheable("HEAD /a/b.css HTTP/1.1\r\nHost: a\r\n"
+			 "User-Agent: x\r\nAccept: */*\r\n\r\n", "/a/b.css", 1);
+	assert_cacheable("GET / HTTP/1.1\r\nhost:a\r\n\r\n", "/", 0);
+	assert_cacheable("GET /dir/ HTTP/1.1\r\nHost: a\r\n\r\n", "/dir/", 0);
+}
+END_TEST
+
+START_TEST(query_is_not_part_of_the_key)
+{
+	assert_cacheable("GET /a.txt?v=1&x=%20 HTTP/1.1\r\nHost: a\r\n\r\n",
+			 "/a.txt", 0);
+}
+END_TEST
+
+START_TEST(connection_keep_alive_only)
+{
+	assert_cacheable("GET /a HTTP/1.1\r\nHost: a\r\n"
+			 "Connection: Keep-Alive\r\n\r\n", "/a", 0);
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\n"
+				    "Connection: close\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\n"
+				    "Connection: keep-alive, Upgrade\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\n"
+				    "Connection: keep\r\n\r\n");
+}
+END_TEST
+
+START_TEST(methods_and_versions)
+{
+	assert_framed_not_cacheable("POST /a HTTP/1.1\r\nHost: a\r\n\r\n");
+	assert_framed_not_cacheable("get /a HTTP/1.1\r\nHost: a\r\n\r\n");
+	assert_framed_not_cacheable("GETX /a HTTP/1.1\r\nHost: a\r\n\r\n");
+	assert_framed_not_cacheable("HEADER /a HTTP/1.1\r\nHost: a\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.0\r\nHost: a\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.10\r\nHost: a\r\n\r\n");
+	/* HTTP/0.9-style line: userspace answers 400 */
+	ck_assert_uint_eq(classify("GET /a\r\nHost: a\r\n\r\n").frame,
+			  HTTP_FRAME_UNSAFE);
+	assert_framed_not_cacheable("GET http://a/x HTTP/1.1\r\nHost: a\r\n\r\n");
+}
+END_TEST
+
+START_TEST(paths_userspace_normalises)
+{
+	assert_framed_not_cacheable("GET /a%20b HTTP/1.1\r\nHost: a\r\n\r\n");
+	assert_framed_not_cacheable("GET //a HTTP/1.1\r\nHost: a\r\n\r\n");
+	assert_framed_not_cacheable("GET /a/../b HTTP/1.1\r\nHost: a\r\n\r\n");
+	assert_framed_not_cacheable("GET /./b HTTP/1.1\r\nHost: a\r\n\r\n");
+	assert_framed_not_cacheable("GET /.env HTTP/1.1\r\nHost: a\r\n\r\n");
+	assert_framed_not_cacheable("GET /a\"b HTTP/1.1\r\nHost: a\r\n\r\n");
+	assert_framed_not_cacheable("GET /a\x80 HTTP/1.1\r\nHost: a\r\n\r\n");
+}
+END_TEST
+
+START_TEST(long_path_not_cacheable)
+{
+	char req[512], path[200];
+
+	memset(path, 'a', sizeof(path));
+	path[0] = '/';
+	path[FS_KEY_MAX] = '\0';	/* exactly FS_KEY_MAX bytes: too long */
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: a\r\n\r\n", path);
+	assert_framed_not_cacheable(req);
+	path[FS_KEY_MAX - 1] = '\0';
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: a\r\n\r\n", path);
+	assert_cacheable(req, path, 0);
+}
+END_TEST
+
+START_TEST(headers_that_change_the_answer)
+{
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nIf-None-Match: \"x\"\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nif-modified-since: x\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n");
+	/* names that merely start like one of those are harmless */
+	assert_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nRanges: x\r\nHosts: y\r\n\r\n",
+			 "/a", 0);
+}
+END_TEST
+
+START_TEST(host_required_once)
+{
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+}
+END_TEST
+
+START_TEST(malformed_headers)
+{
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nX : y\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\n: y\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nX: \x01\r\n\r\n");
+}
+END_TEST
+
+START_TEST(bodies_and_bare_lf_are_unsafe)
+{
+	ck_assert_uint_eq(classify("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc").frame,
+			  HTTP_FRAME_UNSAFE);
+	ck_assert_uint_eq(classify("GET /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").frame,
+			  HTTP_FRAME_UNSAFE);
+	ck_assert_uint_eq(classify("GET /a HTTP/1.1\nHost: a\n\n").frame,
+			  HTTP_FRAME_UNSAFE);
+	ck_assert_uint_eq(classify("GET /a HTTP/1.1\rHost: a\r\n\r\n").frame,
+			  HTTP_FRAME_UNSAFE);
+	ck_assert_uint_eq(classify("\r\nGET /a HTTP/1.1\r\nHost: a\r\n\r\n").frame,
+			  HTTP_FRAME_UNSAFE);
+}
+END_TEST
+
+START_TEST(incomplete_at_every_split)
+{
+	const char *req = "GET /x.html HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n";
+	size_t len = strlen(req), i;
+	struct http_scan s;
+
+	for (i = 0; i < len; i++) {
+		http_classify(&s, (const __u8 *)req, i);
+		ck_assert_msg(s.out.frame == HTTP_FRAME_MORE, "split %zu", i);
+		ck_assert(!s.out.cacheable);
+	}
+}
+END_TEST
+
+START_TEST(pipelined_frames_first_only)
+{
+	const char *first = "GET /a HTTP/1.1\r\nHost: a\r\n\r\n";
+	char two[128];
+	struct http_class c;
+
+	snprintf(two, sizeof(two), "%sGET /b HTTP/1.1\r\nHost: a\r\n\r\n", first);
+	c = classify(two);
+	ck_assert_uint_eq(c.frame, HTTP_FRAME_DONE);
+	ck_assert_uint_eq(c.head_len, strlen(first));
+	ck_assert(c.cacheable);
+}
+END_TEST
+
+START_TEST(head_too_long_is_unsafe)
+{
+	size_t len = FS_SCAN_MAX + 100;
+	char *req = malloc(len + 1);
+	struct http_scan s;
+
+	ck_assert_ptr_nonnull(req);
+	memset(req, 'a', len);
+	memcpy(req, "GET /a HTTP/1.1\r\nX: ", 20);
+	req[len] = '\0';
+	http_classify(&s, (const __u8 *)req, len);
+	ck_assert_uint_eq(s.out.frame, HTTP_FRAME_UNSAFE);
+	free(req);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *suite = suite_create("classify");
+	TCase *tc = tcase_create("classify");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, plain_get_and_head);
+	tcase_add_test(tc, query_is_not_part_of_the_key);
+	tcase_add_test(tc, connection_keep_alive_only);
+	tcase_add_test(tc, methods_and_versions);
+	tcase_add_test(tc, paths_userspace_normalises);
+	tcase_add_test(tc, long_path_not_cacheable);
+	tcase_add_test(tc, headers_that_change_the_answer);
+	tcase_add_test(tc, host_required_once);
+	tcase_add_test(tc, malformed_headers);
+	tcase_add_test(tc, bodies_and_bare_lf_are_unsafe);
+	tcase_add_test(tc, incomplete_at_every_split);
+	tcase_add_test(tc, pipelined_frames_first_only);
+	tcase_add_test(tc, head_too_long_is_unsafe);
+	suite_add_tcase(suite, tc);
+	sr = srunner_create(suite);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

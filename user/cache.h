@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The response cache the kernel answers from. Userspace decides what goes in
+ * (a file's whole 200 response, header block and body), fills the BPF maps,
+ * evicts to stay within the memory budget, and drops an entry as soon as
+ * inotify says its file changed.
+ */
+#ifndef CACHE_H
+#define CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct kernel_path;
+struct cache;
+
+/* root_path and root_fd name the document root. Returns NULL on failure,
+ * with the reason logged. */
+struct cache *cache_new(struct kernel_path *kp, const char *root_path,
+			int root_fd, uint64_t max_file);
+void cache_free(struct cache *c);
+
+/* Caches the 200 response for file (a normalised path beneath the root)
+ * under key, the request path the kernel will see. Files reached through a
+ * symlink, too large, or changing while read are not cached. */
+bool cache_admit(struct cache *c, const char *key, const char *file);
+
+/* Caches the small files of the document root, as a start. */
+void cache_preload(struct cache *c, uint64_t max_size);
+
+/* The fd to read inotify events from, and what to do with them. */
+int cache_event_fd(const struct cache *c);
+void cache_handle_events(struct cache *c, const char *buf, size_t len);
+
+/* Once a second: chunks of dropped entries become reusable. */
+void cache_tick(struct cache *c);
+
+#endif /* CACHE_H */

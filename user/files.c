@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "files.h"
+#include "mime.h"
+
+int files_open(int root_fd, const char *path, bool no_symlinks)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+		/* RESOLVE_BENEATH refuses "..", absolute symlinks and any
+		 * symlink that would leave the root, whatever the path says. */
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
+			   (no_symlinks ? RESOLVE_NO_SYMLINKS : 0),
+	};
+	const char *rel = path + strspn(path, "/");
+	long fd;
+
+	if (*rel == '\0')
+		rel = ".";
+	fd = syscall(SYS_openat2, root_fd, rel, &how, sizeof(how));
+	return fd < 0 ? -errno : (int)fd;
+}
+
+int files_error_status(int err)
+{
+	switch (err) {
+	case -EACCES:
+	case -EPERM:
+		return 403;
+	case -ENOENT:
+	case -ENOTDIR:
+	case -ENAMETOOLONG:
+	case -EXDEV:		/* would leave the root: say nothing about it */
+	case -ELOOP:
+		return 404;
+	default:
+		return 500;
+	}
+}
+
+void files_head_init(struct http_head *h, struct http_etag *etag,
+		     const struct stat *st, const char *name, bool keep_alive)
+{
+	int64_t mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
+			   st->st_mtim.tv_nsec;
+
+	http_etag_make(etag, st->st_ino, st->st_size, mtime_ns);
+	*h = (struct http_head){
+		.status = 200,
+		.content_type = mime_type_for(name, strlen(name)),
+		.content_length = st->st_size,
+		.last_modified = st->st_mtim.tv_sec,
+		.etag = etag,
+		.accept_ranges = true,
+		.keep_alive = keep_alive,
+		.date = time(NULL),
+	};
+}

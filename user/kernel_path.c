@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "fileserver.skel.h"
+#include "kernel_path.h"
+#include "log.h"
+
+static int attach(int prog_fd, int map_fd, enum bpf_attach_type type,
+		  const char *what)
+{
+	if (bpf_prog_attach(prog_fd, map_fd, type, 0)) {
+		int err = -errno;
+
+		log_error("attaching the %s to sock_hash: %s", what,
+			  strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+static void log_map_id(int fd, const char *name)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		log_debug("BPF map %s id %u", name, info.id);
+}
+
+int kernel_path_open(struct kernel_path *kp, uint32_t chunk_count)
+{
+	struct fileserver_bpf *skel;
+	int err;
+
+	memset(kp, 0, sizeof(*kp));
+	skel = fileserver_bpf__open();
+	if (!skel) {
+		err = -errno;
+		log_error("opening the BPF object: %s", strerror(errno));
+		return err;
+	}
+	kp->skel = skel;
+	err = bpf_map__set_max_entries(skel->maps.cache_chunks, chunk_count);
+	if (!err)
+		err = fileserver_bpf__load(skel);
+	if (err) {
+		log_error("loading the BPF programs: %s", strerror(-err));
+		goto fail;
+	}
+	kp->chunk_count = chunk_count;
+	kp->sock_hash_fd = bpf_map__fd(skel->maps.sock_hash);
+	kp->conn_store_fd = bpf_map__fd(skel->maps.conn_store);
+	kp->file_cache_fd = bpf_map__fd(skel->maps.file_cache);
+	kp->cache_entries_fd = bpf_map__fd(skel->maps.cache_entries);
+	kp->cache_chunks_fd = bpf_map__fd(skel->maps.cache_chunks);
+	kp->http_clock_fd = bpf_map__fd(skel->maps.http_clock);
+	kp->stats_fd = bpf_map__fd(skel->maps.stats);
+
+	kp->shared_size = FS_MAX_CONNS * sizeof(struct fs_conn_shared);
+	kp->shared = mmap(NULL, kp->shared_size, PROT_READ | PROT_WRITE,
+			  MAP_SHARED, bpf_map__fd(skel->maps.conn_shared), 0);
+	if (kp->shared == MAP_FAILED) {
+		err = -errno;
+		kp->shared = NULL;
+		log_error("mapping conn_shared: %s", strerror(errno));
+		goto fail;
+	}
+
+	err = attach(bpf_program__fd(skel->progs.fs_parse), kp->sock_hash_fd,
+		     BPF_SK_SKB_STREAM_PARSER, "stream parser");
+	if (!err)
+		err = attach(bpf_program__fd(skel->progs.fs_verdict),
+			     kp->sock_hash_fd, BPF_SK_SKB_STREAM_VERDICT,
+			     "stream verdict");
+	if (!err)
+		err = attach(bpf_program__fd(skel->progs.fs_respond),
+			     kp->sock_hash_fd, BPF_SK_MSG_VERDICT,
+			     "sk_msg program");
+	if (err)
+		goto fail;
+	log_map_id(kp->stats_fd, "stats");
+	log_map_id(kp->file_cache_fd, "file_cache");
+	return 0;
+fail:
+	kernel_path_close(kp);
+	return err;
+}
+
+/* The programs stay attached to sock_hash and go away with it: closing the
+ * skeleton frees everything, even when the process is killed. */
+void kernel_path_close(struct kernel_path *kp)
+{
+	if (kp->shared)
+		munmap(kp->shared, kp->shared_size);
+	fileserver_bpf__destroy(kp->skel);
+	memset(kp, 0, sizeof(*kp));
+}
+
+int kernel_path_add_conn(struct kernel_path *kp, int fd, uint32_t slot,
+			 uint64_t *cookie)
+{
+	struct fs_conn_shared *sh = &kp->shared[slot];
+	struct fs_conn conn = { .slot = slot };
+	socklen_t len = sizeof(*cookie);
+	__u64 sock = fd;
+	int err;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &len))
+		return -errno;
+	sh->user_rx = 0;
+	sh->user_done = 0;
+	sh->kern_queued = 0;
+	sh->kern_sent = 0;
+	/* the kernel trusts the counters once the cookie names the socket */
+	__atomic_store_n(&sh->cookie, *cookie, __ATOMIC_RELEASE);
+	if (bpf_map_update_elem(kp->conn_store_fd, cookie, &conn, BPF_ANY))
+		goto fail;
+	if (bpf_map_update_elem(kp->sock_hash_fd, cookie, &sock, BPF_NOEXIST)) {
+		err = -errno;
+		bpf_map_delete_elem(kp->conn_store_fd, cookie);
+		errno = -err;
+		goto fail;
+	}
+	return 0;
+fail:
+	err = -errno;
+	__atomic_store_n(&sh->cookie, 0, __ATOMIC_RELEASE);
+	return err;
+}
+
+void kernel_path_del_conn(struct kernel_path *kp, uint32_t slot,
+			  uint64_t cookie)
+{
+	/* Closing the socket removes it from sock_hash by itself. */
+	bpf_map_delete_elem(kp->conn_store_fd, &cookie);
+	__atomic_store_n(&kp->shared[slot].cookie, 0, __ATOMIC_RELEASE);
+}
+
+void kernel_path_user_only(struct kernel_path *kp, uint64_t cookie)
+{
+	struct fs_conn conn;
+
+	if (bpf_map_lookup_elem(kp->conn_store_fd, &cookie, &conn))
+		return;
+	conn.user_only = 1;
+	if (bpf_map_update_elem(kp->conn_store_fd, &cookie, &conn, BPF_EXIST))
+		log_warn("conn_store: %s", strerror(errno));
+}
+
+void kernel_path_set_clock(struct kernel_path *kp, const char *date)
+{
+	struct fs_clock clock = {};
+	__u32 zero = 0;
+
+	memcpy(clock.date, date, FS_DATE_LEN);
+	bpf_map_update_elem(kp->http_clock_fd, &zero, &clock, BPF_ANY);
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The kernel path as userspace sees it: loading and attaching the BPF
+ * programs, putting connections into the sockhash, and the per-connection
+ * counters that keep kernel and userspace responses in request order.
+ */
+#ifndef KERNEL_PATH_H
+#define KERNEL_PATH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fs_maps.h"
+
+struct fileserver_bpf;
+
+struct kernel_path {
+	struct fileserver_bpf *skel;
+	struct fs_conn_shared *shared;	/* conn_shared, mmapped */
+	size_t shared_size;
+	int sock_hash_fd;
+	int conn_store_fd;
+	int file_cache_fd;
+	int cache_entries_fd;
+	int cache_chunks_fd;
+	int http_clock_fd;
+	int stats_fd;
+	uint32_t chunk_count;		/* entries of cache_chunks */
+};
+
+/* Loads and attaches the programs, with room for chunk_count cache chunks.
+ * Returns 0, or -errno with the reason already logged. */
+int kernel_path_open(struct kernel_path *kp, uint32_t chunk_count);
+void kernel_path_close(struct kernel_path *kp);
+
+/* Hands connection fd, which owns conn_shared slot, to the kernel path.
+ * Returns 0 or -errno (e.g. -EOPNOTSUPP: the peer already closed). */
+int kernel_path_add_conn(struct kernel_path *kp, int fd, uint32_t slot,
+			 uint64_t *cookie);
+/* Forgets the connection; call before closing fd. */
+void kernel_path_del_conn(struct kernel_path *kp, uint32_t slot,
+			  uint64_t cookie);
+
+/* Leaves every request of the connection to userspace from now on. */
+void kernel_path_user_only(struct kernel_path *kp, uint64_t cookie);
+
+/* Userspace may send on the connection: no kernel response is queued ahead. */
+static inline bool kernel_path_may_send(const struct kernel_path *kp,
+					uint32_t slot)
+{
+	const struct fs_conn_shared *sh = &kp->shared[slot];
+
+	return __atomic_load_n(&sh->kern_queued, __ATOMIC_ACQUIRE) ==
+	       __atomic_load_n(&sh->kern_sent, __ATOMIC_ACQUIRE);
+}
+
+/* Userspace has fully answered bytes more request bytes. */
+static inline void kernel_path_user_done(struct kernel_path *kp, uint32_t slot,
+					 uint64_t bytes)
+{
+	__atomic_fetch_add(&kp->shared[slot].user_done, bytes,
+			   __ATOMIC_RELEASE);
+}
+
+/* Responses the kernel has queued on the connection so far: a change means
+ * the connection is in use even though userspace saw nothing. */
+static inline uint32_t kernel_path_activity(const struct kernel_path *kp,
+					    uint32_t slot)
+{
+	return __atomic_load_n(&kp->shared[slot].kern_queued, __ATOMIC_RELAXED);
+}
+
+void kernel_path_set_clock(struct kernel_path *kp, const char *date);
+
+#endif /* KERNEL_PATH_H */

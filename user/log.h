@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Messages for the operator, on stderr, one line each. */
+#ifndef LOG_H
+#define LOG_H
+
+#include <stdbool.h>
+
+extern bool log_verbose;
+
+void log_msg(const char *level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define log_error(...)	log_msg("error", __VA_ARGS__)
+#define log_warn(...)	log_msg("warning", __VA_ARGS__)
+#define log_info(...)	log_msg("info", __VA_ARGS__)
+#define log_debug(...)	do { if (log_verbose) log_msg("info", __VA_ARGS__); } while (0)
+
+#endif /* LOG_H */

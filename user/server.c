@@ -1,0 +1,1045 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * One io_uring drives everything: a multishot accept, one recv (from a
+ * provided-buffer ring) or one send/splice in flight per connection, a
+ * one-second tick for timeouts and the HTTP clock, and a read on the cache's
+ * inotify fd.
+ *
+ * A connection answers one request at a time: the next pipelined request is
+ * parsed only when the previous response is out, so responses keep request
+ * order by construction. Requests the kernel answers never show up here.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <linux/sockios.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "files.h"
+#include "http_classify.h"
+#include "http_date.h"
+#include "http_request.h"
+#include "http_response.h"
+#include "kernel_path.h"
+#include "log.h"
+#include "server.h"
+
+#define RING_ENTRIES	1024
+#define RECV_BUFS	512		/* provided buffers, a power of two */
+#define RECV_BUF_SIZE	8192
+#define RECV_GROUP	0
+#define IN_CAP		(HTTP_MAX_HEAD + RECV_BUF_SIZE)
+#define OUT_CAP		(2048 + SMALL_BODY_MAX)
+/* Bodies up to this size go out in the same send as their header; larger
+ * ones are spliced from the file and never copied into userspace. */
+#define SMALL_BODY_MAX	16384
+#define PIPE_SIZE	(256 * 1024)
+/* Files up to this size are cached at start-up. */
+#define PRELOAD_MAX	(64 * 1024)
+#define INOTIFY_BUF	(64 * 1024)
+
+enum op {
+	OP_ACCEPT = 1,
+	OP_RECV,
+	OP_SEND,
+	OP_SPLICE_IN,		/* file -> pipe */
+	OP_SPLICE_OUT,		/* pipe -> socket */
+	OP_WAIT_KERNEL,		/* a kernel response is still queued ahead */
+	OP_TICK,
+	OP_INOTIFY,
+};
+
+struct conn {
+	bool used;
+	bool closing;
+	bool in_kernel;		/* in sock_hash: mind the shared counters */
+	bool busy;		/* a response is being sent */
+	bool close_after;
+	int fd;
+	uint32_t id;		/* also the conn_shared slot */
+	unsigned inflight;	/* ring operations not yet completed */
+	uint64_t cookie;
+
+	char *in;		/* received, not yet answered request bytes */
+	size_t in_len;
+	uint64_t discard;	/* body bytes of an answered request to skip */
+
+	char *out;		/* header block, and a small body */
+	size_t out_len, out_off;
+	int file_fd;		/* larger body, spliced through pipe */
+	uint64_t file_left;
+	loff_t file_off;
+	int pipe[2];
+	size_t pipe_bytes;
+
+	/* Request bytes answered so far, and those userspace read before the
+	 * socket joined sock_hash (the kernel never counted those). */
+	uint64_t done_bytes, early_bytes;
+	uint64_t req_bytes;	/* of the request being answered */
+
+	uint64_t last_active;	/* seconds, monotonic */
+	uint64_t head_start;	/* first byte of an incomplete head, or 0 */
+	uint32_t kernel_activity;
+};
+
+struct server {
+	const struct server_config *cfg;
+	struct io_uring ring;
+	struct io_uring_buf_ring *buf_ring;
+	char *bufs;
+	int listen_fd;
+	int root_fd;
+	struct kernel_path kp;
+	bool kernel;
+	struct cache *cache;
+	struct conn *conns;
+	unsigned nconns;
+	bool accept_armed;
+	bool limit_logged;
+	struct __kernel_timespec tick_ts, wait_ts;
+	char inotify_buf[INOTIFY_BUF];
+	char date[HTTP_DATE_LEN + 1];
+	time_t date_sec;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static uint64_t now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static inline uint64_t tag(enum op op, uint32_t id)
+{
+	return ((uint64_t)op << 32) | id;
+}
+
+static struct io_uring_sqe *get_sqe(struct server *s)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
+
+	if (!sqe) {
+		io_uring_submit(&s->ring);
+		sqe = io_uring_get_sqe(&s->ring);
+	}
+	return sqe;	/* never NULL right after a submit */
+}
+
+static void conn_submit(struct server *s, struct conn *c,
+			struct io_uring_sqe *sqe, enum op op)
+{
+	io_uring_sqe_set_data64(sqe, tag(op, c->id));
+	c->inflight++;
+	(void)s;
+}
+
+/* ---- connections ---------------------------------------------------- */
+
+static void conn_free(struct server *s, struct conn *c)
+{
+	close(c->fd);
+	if (c->file_fd >= 0)
+		close(c->file_fd);
+	if (c->pipe[0] >= 0) {
+		close(c->pipe[0]);
+		close(c->pipe[1]);
+	}
+	free(c->in);
+	free(c->out);
+	c->used = false;
+	s->nconns--;
+}
+
+static void conn_close(struct server *s, struct conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	if (c->in_kernel)
+		kernel_path_del_conn(&s->kp, c->id, c->cookie);
+	/* wakes whatever the ring still waits for on this socket */
+	shutdown(c->fd, SHUT_RDWR);
+	if (c->inflight == 0)
+		conn_free(s, c);
+}
+
+static void arm_recv(struct server *s, struct conn *c)
+{
+	struct io_uring_sqe *sqe = get_sqe(s);
+
+	io_uring_prep_recv(sqe, c->fd, NULL, RECV_BUF_SIZE, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = RECV_GROUP;
+	conn_submit(s, c, sqe, OP_RECV);
+}
+
+static void send_out(struct server *s, struct conn *c)
+{
+	struct io_uring_sqe *sqe = get_sqe(s);
+
+	io_uring_prep_send(sqe, c->fd, c->out + c->out_off,
+			   c->out_len - c->out_off, MSG_NOSIGNAL);
+	conn_submit(s, c, sqe, OP_SEND);
+}
+
+static void splice_in(struct server *s, struct conn *c)
+{
+	struct io_uring_sqe *sqe = get_sqe(s);
+	size_t n = c->file_left < PIPE_SIZE ? c->file_left : PIPE_SIZE;
+
+	io_uring_prep_splice(sqe, c->file_fd, c->file_off, c->pipe[1], -1, n, 0);
+	conn_submit(s, c, sqe, OP_SPLICE_IN);
+}
+
+static void splice_out(struct server *s, struct conn *c)
+{
+	struct io_uring_sqe *sqe = get_sqe(s);
+
+	io_uring_prep_splice(sqe, c->pipe[0], -1, c->fd, -1, c->pipe_bytes,
+			     SPLICE_F_MOVE);
+	conn_submit(s, c, sqe, OP_SPLICE_OUT);
+}
+
+/* Sends the prepared response, unless a kernel response must go first. */
+static void respond(struct server *s, struct conn *c)
+{
+	if (c->in_kernel && !kernel_path_may_send(&s->kp, c->id)) {
+		struct io_uring_sqe *sqe = get_sqe(s);
+
+		io_uring_prep_timeout(sqe, &s->wait_ts, 0, 0);
+		conn_submit(s, c, sqe, OP_WAIT_KERNEL);
+		return;
+	}
+	send_out(s, c);
+}
+
+static void refresh_date(struct server *s)
+{
+	time_t now = time(NULL);
+
+	if (now == s->date_sec)
+		return;
+	s->date_sec = now;
+	http_date_format(now, s->date);
+	if (s->kernel)
+		kernel_path_set_clock(&s->kp, s->date);
+}
+
+static void conn_process(struct server *s, struct conn *c);
+
+/* Request bytes answered that the kernel also counted as passed on. */
+static uint64_t counted_done(const struct conn *c)
+{
+	return c->done_bytes > c->early_bytes ? c->done_bytes - c->early_bytes : 0;
+}
+
+static void response_done(struct server *s, struct conn *c)
+{
+	uint64_t before = counted_done(c);
+
+	c->busy = false;
+	c->done_bytes += c->req_bytes;
+	if (c->in_kernel && counted_done(c) > before)
+		kernel_path_user_done(&s->kp, c->id, counted_done(c) - before);
+	if (c->file_fd >= 0) {
+		close(c->file_fd);
+		c->file_fd = -1;
+	}
+	if (c->close_after)
+		conn_close(s, c);
+	else
+		conn_process(s, c);
+}
+
+/* ---- building responses --------------------------------------------- */
+
+/* Starts a response whose header block is h, with body either the error
+ * page (for error statuses) or nothing (the caller adds a file). */
+static bool put_head(struct server *s, struct conn *c, struct http_head *h)
+{
+	refresh_date(s);
+	h->date = s->date_sec;
+	h->keep_alive = !c->close_after;
+	c->out_len = http_head_build(c->out, OUT_CAP, h, NULL);
+	c->out_off = 0;
+	return c->out_len > 0;
+}
+
+static void respond_error(struct server *s, struct conn *c, int status,
+			  bool head_only, const char *allow)
+{
+	char body[512];
+	struct http_head h = {
+		.status = status,
+		.content_type = "text/html; charset=utf-8",
+		.last_modified = -1,
+		.allow = allow,
+	};
+	size_t body_len = http_error_body(body, sizeof(body), status);
+
+	if (status >= 500 || status == 400 || status == 413 || status == 414 ||
+	    status == 431 || status == 417)
+		c->close_after = true;
+	h.content_length = body_len;
+	if (!put_head(s, c, &h)) {
+		conn_close(s, c);
+		return;
+	}
+	if (!head_only && c->out_len + body_len <= OUT_CAP) {
+		memcpy(c->out + c->out_len, body, body_len);
+		c->out_len += body_len;
+	}
+	respond(s, c);
+}
+
+static void respond_redirect(struct server *s, struct conn *c,
+			     const struct http_request *req)
+{
+	char location[HTTP_PATH_MAX + 2], body[512];
+	struct http_head h = {
+		.status = 301,
+		.content_type = "text/html; charset=utf-8",
+		.last_modified = -1,
+		.location = location,
+	};
+	size_t body_len = http_error_body(body, sizeof(body), 301);
+	const char *path = req->target;
+	size_t len = strcspn(req->target, "?#");
+
+	/* the raw target is already percent-encoded, the decoded path not */
+	if (req->target[0] != '/' || len > req->target_len ||
+	    len >= sizeof(location) - 1) {
+		path = req->path;
+		len = req->path_len;
+	}
+	memcpy(location, path, len);
+	location[len] = '/';
+	location[len + 1] = '\0';
+	h.content_length = body_len;
+	if (!put_head(s, c, &h)) {
+		conn_close(s, c);
+		return;
+	}
+	if (req->method != HTTP_HEAD && c->out_len + body_len <= OUT_CAP) {
+		memcpy(c->out + c->out_len, body, body_len);
+		c->out_len += body_len;
+	}
+	respond(s, c);
+}
+
+static bool not_modified(const struct http_request *req,
+			 const struct http_etag *etag, const struct stat *st)
+{
+	if (req->if_none_match)
+		return http_etag_matches(etag, req->if_none_match,
+					 req->if_none_match_len);
+	return req->if_modified_since >= 0 &&
+	       st->st_mtim.tv_sec <= req->if_modified_since;
+}
+
+/* If-Range: the range applies only to the version the client holds. */
+static bool range_applies(const struct http_request *req,
+			  const struct http_etag *etag, const struct stat *st)
+{
+	char date[HTTP_DATE_LEN + 1];
+
+	if (!req->range.present)
+		return false;
+	if (!req->if_range)
+		return true;
+	if (req->if_range[0] == '"')
+		return req->if_range_len == etag->len &&
+		       memcmp(req->if_range, etag->text, etag->len) == 0;
+	http_date_format(st->st_mtim.tv_sec, date);
+	return req->if_range_len == HTTP_DATE_LEN &&
+	       memcmp(req->if_range, date, HTTP_DATE_LEN) == 0;
+}
+
+/* Resolves a single byte range against size; false if unsatisfiable. */
+static bool range_resolve(const struct http_range *r, uint64_t size,
+			  uint64_t *first, uint64_t *last)
+{
+	if (size == 0)
+		return false;
+	if (r->suffix) {
+		if (r->first == 0)
+			return false;
+		*first = r->first < size ? size - r->first : 0;
+		*last = size - 1;
+		return true;
+	}
+	if (r->first >= size)
+		return false;
+	*first = r->first;
+	*last = r->last < size - 1 ? r->last : size - 1;
+	return true;
+}
+
+/* Sets up the body: copied into out when small, else spliced. */
+static bool attach_body(struct conn *c, int fd, uint64_t off, uint64_t len)
+{
+	if (len <= SMALL_BODY_MAX && c->out_len + len <= OUT_CAP) {
+		size_t done = 0;
+
+		while (done < len) {
+			ssize_t n = pread(fd, c->out + c->out_len + done,
+					  len - done, off + done);
+			if (n <= 0)
+				return false;	/* truncated meanwhile */
+			done += n;
+		}
+		c->out_len += len;
+		close(fd);
+		return true;
+	}
+	if (c->pipe[0] < 0) {
+		if (pipe2(c->pipe, O_CLOEXEC | O_NONBLOCK))
+			return false;
+		fcntl(c->pipe[1], F_SETPIPE_SZ, PIPE_SIZE);
+	}
+	c->file_fd = fd;
+	c->file_off = off;
+	c->file_left = len;
+	c->pipe_bytes = 0;
+	return true;
+}
+
+/* Opens what path names: a file, or a directory's index.html. */
+static int open_target(struct server *s, const struct http_request *req,
+		       struct stat *st, bool *is_index, int *status)
+{
+	int fd = files_open(s->root_fd, req->path, false);
+
+	*is_index = false;
+	if (fd >= 0 && fstat(fd, st) == 0 && S_ISDIR(st->st_mode)) {
+		int dir = fd;
+
+		if (!req->path_had_trailing_slash) {
+			close(dir);
+			*status = 301;
+			return -1;
+		}
+		fd = files_open(dir, "index.html", false);
+		close(dir);
+		*is_index = true;
+		if (fd == -ENOENT) {
+			*status = 403;	/* no index, and no listings */
+			return -1;
+		}
+	}
+	if (fd < 0) {
+		*status = files_error_status(fd);
+		return -1;
+	}
+	if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
+		close(fd);
+		*status = 403;
+		return -1;
+	}
+	return fd;
+}
+
+/* A cacheable request for a file the kernel can serve: admit it, so that
+ * the next one is answered without waking us. */
+static void maybe_admit(struct server *s, const struct conn *c,
+			const struct http_request *req, bool is_index)
+{
+	char key[FS_KEY_MAX], file[HTTP_PATH_MAX + 16];
+	struct http_scan scan;
+
+	if (!s->cache)
+		return;
+	http_classify(&scan, (const __u8 *)c->in, req->head_len);
+	if (scan.out.frame != HTTP_FRAME_DONE || !scan.out.cacheable)
+		return;
+	memcpy(key, c->in + scan.out.path_off, scan.out.path_len);
+	key[scan.out.path_len] = '\0';
+	snprintf(file, sizeof(file), "%s%s", req->path,
+		 is_index ? "index.html" : "");
+	cache_admit(s->cache, key, file);
+}
+
+static void respond_file(struct server *s, struct conn *c,
+			 const struct http_request *req)
+{
+	bool head_only = req->method == HTTP_HEAD, is_index;
+	uint64_t first = 0, last = 0, size;
+	struct http_etag etag;
+	struct http_head h;
+	struct stat st;
+	int status = 0;
+	int fd = open_target(s, req, &st, &is_index, &status);
+
+	if (fd < 0) {
+		if (status == 301)
+			respond_redirect(s, c, req);
+		else
+			respond_error(s, c, status, head_only, NULL);
+		return;
+	}
+	files_head_init(&h, &etag, &st, is_index ? "index.html" : req->path,
+			!c->close_after);
+	size = st.st_size;
+	if (not_modified(req, &etag, &st)) {
+		h.status = 304;
+		head_only = true;
+	} else if (range_applies(req, &etag, &st)) {
+		if (!range_resolve(&req->range, size, &first, &last)) {
+			close(fd);
+			h.status = 416;
+			h.total_size = size;
+			h.content_length = 0;
+			h.content_type = NULL;
+			if (put_head(s, c, &h))
+				respond(s, c);
+			else
+				conn_close(s, c);
+			return;
+		}
+		h.status = 206;
+		h.has_range = true;
+		h.range_first = first;
+		h.range_last = last;
+		h.total_size = size;
+		h.content_length = last - first + 1;
+	} else {
+		last = size ? size - 1 : 0;
+		if (req->method == HTTP_GET || req->method == HTTP_HEAD)
+			maybe_admit(s, c, req, is_index);
+	}
+	if (!put_head(s, c, &h)) {
+		close(fd);
+		conn_close(s, c);
+		return;
+	}
+	if (head_only || h.content_length == 0) {
+		close(fd);
+	} else if (!attach_body(c, fd, first, h.content_length)) {
+		close(fd);
+		conn_close(s, c);
+		return;
+	}
+	respond(s, c);
+}
+
+static void handle_request(struct server *s, struct conn *c,
+			   const struct http_request *req)
+{
+	bool head_only = req->method == HTTP_HEAD;
+
+	c->close_after = !req->keep_alive;
+	switch (req->method) {
+	case HTTP_GET:
+	case HTTP_HEAD:
+		respond_file(s, c, req);
+		break;
+	case HTTP_OTHER:
+		respond_error(s, c, 501, false, NULL);
+		break;
+	default:
+		respond_error(s, c, 405, head_only, "GET, HEAD");
+		break;
+	}
+}
+
+/* Parses and answers the next buffered request, or asks for more bytes. */
+static void conn_process(struct server *s, struct conn *c)
+{
+	struct http_request req;
+	int status = 400;
+
+	if (c->closing || c->busy)
+		return;
+	if (c->discard) {
+		size_t n = c->discard < c->in_len ? c->discard : c->in_len;
+
+		memmove(c->in, c->in + n, c->in_len - n);
+		c->in_len -= n;
+		c->discard -= n;
+		if (c->discard) {
+			arm_recv(s, c);
+			return;
+		}
+	}
+	if (c->in_len == 0) {
+		c->head_start = 0;
+		arm_recv(s, c);
+		return;
+	}
+	switch (http_parse_request(c->in, c->in_len, &req, &status)) {
+	case HTTP_PARSE_INCOMPLETE:
+		if (!c->head_start)
+			c->head_start = now_sec();
+		arm_recv(s, c);
+		return;
+	case HTTP_PARSE_ERROR:
+		c->busy = true;
+		c->req_bytes = c->in_len;
+		c->in_len = 0;
+		c->close_after = true;
+		respond_error(s, c, status, false, NULL);
+		return;
+	case HTTP_PARSE_DONE:
+		break;
+	}
+	c->busy = true;
+	c->head_start = 0;
+	c->req_bytes = req.head_len + req.content_length;
+	handle_request(s, c, &req);
+	/* req points into in: consume the head only once it is answered
+	 * (handle_request has copied what it needs into out) */
+	memmove(c->in, c->in + req.head_len, c->in_len - req.head_len);
+	c->in_len -= req.head_len;
+	c->discard = req.content_length;
+}
+
+/* ---- completions ---------------------------------------------------- */
+
+static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
+{
+	if (cqe->res == -ENOBUFS) {
+		/* every buffer is out: they come back within this batch */
+		arm_recv(s, c);
+		return;
+	}
+	if (cqe->res <= 0) {
+		conn_close(s, c);
+		return;
+	}
+	if (cqe->flags & IORING_CQE_F_BUFFER) {
+		unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+		char *buf = s->bufs + (size_t)bid * RECV_BUF_SIZE;
+		size_t n = cqe->res;
+
+		if (n > IN_CAP - c->in_len)
+			n = IN_CAP - c->in_len;
+		memcpy(c->in + c->in_len, buf, n);
+		c->in_len += n;
+		io_uring_buf_ring_add(s->buf_ring, buf, RECV_BUF_SIZE, bid,
+				      io_uring_buf_ring_mask(RECV_BUFS), 0);
+		io_uring_buf_ring_advance(s->buf_ring, 1);
+	}
+	c->last_active = now_sec();
+	conn_process(s, c);
+}
+
+static void on_send(struct server *s, struct conn *c, int res)
+{
+	if (res <= 0) {
+		conn_close(s, c);
+		return;
+	}
+	c->last_active = now_sec();
+	c->out_off += res;
+	if (c->out_off < c->out_len)
+		send_out(s, c);
+	else if (c->file_left)
+		splice_in(s, c);
+	else
+		response_done(s, c);
+}
+
+static void on_splice_in(struct server *s, struct conn *c, int res)
+{
+	if (res <= 0) {		/* error, or the file shrank under us */
+		conn_close(s, c);
+		return;
+	}
+	c->file_off += res;
+	c->file_left -= res;
+	c->pipe_bytes = res;
+	splice_out(s, c);
+}
+
+static void on_splice_out(struct server *s, struct conn *c, int res)
+{
+	if (res <= 0) {
+		conn_close(s, c);
+		return;
+	}
+	c->last_active = now_sec();
+	c->pipe_bytes -= res;
+	if (c->pipe_bytes)
+		splice_out(s, c);
+	else if (c->file_left)
+		splice_in(s, c);
+	else
+		response_done(s, c);
+}
+
+static struct conn *conn_new(struct server *s, int fd)
+{
+	struct conn *c = NULL;
+	unsigned i;
+	int one = 1, queued = 0;
+	ssize_t n;
+
+	for (i = 0; i < s->cfg->max_conns; i++)
+		if (!s->conns[i].used) {
+			c = &s->conns[i];
+			break;
+		}
+	if (!c) {
+		if (!s->limit_logged)
+			log_warn("connection limit (%u) reached; refusing",
+				 s->cfg->max_conns);
+		s->limit_logged = true;
+		close(fd);
+		return NULL;
+	}
+	s->limit_logged = false;
+	*c = (struct conn){ .used = true, .fd = fd, .id = i, .file_fd = -1,
+			    .pipe = { -1, -1 }, .last_active = now_sec() };
+	c->in = malloc(IN_CAP);
+	c->out = malloc(OUT_CAP);
+	s->nconns++;
+	if (!c->in || !c->out) {
+		log_error("out of memory for a connection");
+		conn_close(s, c);
+		return NULL;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (!s->kernel)
+		return c;
+
+	/* Bytes that arrived before the socket joins sock_hash never pass the
+	 * kernel path: take them now, and tell the counters about them. */
+	n = recv(fd, c->in, IN_CAP, MSG_DONTWAIT);
+	if (n == 0) {
+		conn_close(s, c);
+		return NULL;
+	}
+	if (n > 0)
+		c->in_len = c->early_bytes = n;
+	if (kernel_path_add_conn(&s->kp, fd, c->id, &c->cookie) == 0) {
+		c->in_kernel = true;
+		/* Bytes that slipped in between could be read around the
+		 * parser; such a rare connection is left to userspace. */
+		if (ioctl(fd, SIOCINQ, &queued) == 0 && queued > 0)
+			kernel_path_user_only(&s->kp, c->cookie);
+	}
+	return c;
+}
+
+static void arm_accept(struct server *s)
+{
+	struct io_uring_sqe *sqe = get_sqe(s);
+
+	io_uring_prep_multishot_accept(sqe, s->listen_fd, NULL, NULL,
+				       SOCK_CLOEXEC | SOCK_NONBLOCK);
+	io_uring_sqe_set_data64(sqe, tag(OP_ACCEPT, 0));
+	s->accept_armed = true;
+}
+
+static void on_accept(struct server *s, struct io_uring_cqe *cqe)
+{
+	struct conn *c;
+
+	if (!(cqe->flags & IORING_CQE_F_MORE))
+		s->accept_armed = false;
+	if (cqe->res < 0) {
+		if (cqe->res != -ECANCELED)
+			log_warn("accept: %s", strerror(-cqe->res));
+		return;
+	}
+	c = conn_new(s, cqe->res);
+	if (c)
+		conn_process(s, c);
+}
+
+static void arm_tick(struct server *s)
+{
+	struct io_uring_sqe *sqe = get_sqe(s);
+
+	io_uring_prep_timeout(sqe, &s->tick_ts, 0, 0);
+	io_uring_sqe_set_data64(sqe, tag(OP_TICK, 0));
+}
+
+/* Once a second: the clock, the cache's quarantine, and timeouts. */
+static void on_tick(struct server *s)
+{
+	uint64_t now = now_sec();
+	unsigned i;
+
+	refresh_date(s);
+	if (s->cache)
+		cache_tick(s->cache);
+	for (i = 0; i < s->cfg->max_conns; i++) {
+		struct conn *c = &s->conns[i];
+
+		if (!c->used || c->closing)
+			continue;
+		if (c->in_kernel) {
+			uint32_t act = kernel_path_activity(&s->kp, c->id);
+
+			if (act != c->kernel_activity) {
+				c->kernel_activity = act;
+				c->last_active = now;
+			}
+		}
+		if (c->busy ? now - c->last_active > s->cfg->send_timeout :
+		    c->head_start ? now - c->head_start > s->cfg->header_timeout :
+		    now - c->last_active > s->cfg->idle_timeout)
+			conn_close(s, c);
+	}
+	arm_tick(s);
+}
+
+static void arm_inotify(struct server *s)
+{
+	struct io_uring_sqe *sqe = get_sqe(s);
+
+	io_uring_prep_read(sqe, cache_event_fd(s->cache), s->inotify_buf,
+			   sizeof(s->inotify_buf), 0);
+	io_uring_sqe_set_data64(sqe, tag(OP_INOTIFY, 0));
+}
+
+static void on_completion(struct server *s, struct io_uring_cqe *cqe)
+{
+	enum op op = cqe->user_data >> 32;
+	struct conn *c;
+
+	switch (op) {
+	case OP_ACCEPT:
+		on_accept(s, cqe);
+		return;
+	case OP_TICK:
+		on_tick(s);
+		return;
+	case OP_INOTIFY:
+		if (cqe->res > 0)
+			cache_handle_events(s->cache, s->inotify_buf, cqe->res);
+		arm_inotify(s);
+		return;
+	default:
+		break;
+	}
+	c = &s->conns[(uint32_t)cqe->user_data];
+	c->inflight--;
+	if (c->closing) {
+		if (op == OP_RECV && cqe->flags & IORING_CQE_F_BUFFER) {
+			unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+
+			io_uring_buf_ring_add(s->buf_ring,
+					      s->bufs + (size_t)bid * RECV_BUF_SIZE,
+					      RECV_BUF_SIZE, bid,
+					      io_uring_buf_ring_mask(RECV_BUFS), 0);
+			io_uring_buf_ring_advance(s->buf_ring, 1);
+		}
+		if (c->inflight == 0)
+			conn_free(s, c);
+		return;
+	}
+	switch (op) {
+	case OP_RECV:
+		on_recv(s, c, cqe);
+		break;
+	case OP_SEND:
+		on_send(s, c, cqe->res);
+		break;
+	case OP_SPLICE_IN:
+		on_splice_in(s, c, cqe->res);
+		break;
+	case OP_SPLICE_OUT:
+		on_splice_out(s, c, cqe->res);
+		break;
+	case OP_WAIT_KERNEL:
+		respond(s, c);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- set-up --------------------------------------------------------- */
+
+static int listen_on(const struct server_config *cfg)
+{
+	struct sockaddr_in addr = {
+		.sin_family = AF_INET,
+		.sin_port = htons(cfg->port),
+		.sin_addr = cfg->bind_addr,
+	};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0) {
+		log_error("socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
+	    listen(fd, 4096)) {
+		log_error("listening on port %u: %s", cfg->port,
+			  strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int setup_buffers(struct server *s)
+{
+	size_t ring_size = RECV_BUFS * sizeof(struct io_uring_buf);
+	struct io_uring_buf_reg reg = { .ring_entries = RECV_BUFS,
+					.bgid = RECV_GROUP };
+	int err, i;
+
+	s->buf_ring = mmap(NULL, ring_size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	s->bufs = malloc((size_t)RECV_BUFS * RECV_BUF_SIZE);
+	if (s->buf_ring == MAP_FAILED || !s->bufs) {
+		log_error("allocating receive buffers: %s", strerror(errno));
+		return -1;
+	}
+	reg.ring_addr = (unsigned long)s->buf_ring;
+	err = io_uring_register_buf_ring(&s->ring, &reg, 0);
+	if (err) {
+		log_error("registering receive buffers: %s", strerror(-err));
+		return -1;
+	}
+	io_uring_buf_ring_init(s->buf_ring);
+	for (i = 0; i < RECV_BUFS; i++)
+		io_uring_buf_ring_add(s->buf_ring, s->bufs + (size_t)i * RECV_BUF_SIZE,
+				      RECV_BUF_SIZE, i,
+				      io_uring_buf_ring_mask(RECV_BUFS), i);
+	io_uring_buf_ring_advance(s->buf_ring, RECV_BUFS);
+	return 0;
+}
+
+static void setup_kernel_path(struct server *s)
+{
+	const struct server_config *cfg = s->cfg;
+	uint64_t chunks = cfg->cache_size / FS_CHUNK_SIZE;
+
+	if (!cfg->kernel_cache) {
+		log_info("kernel cache disabled (-n): serving from userspace");
+		return;
+	}
+	if (kernel_path_open(&s->kp, chunks) == 0) {
+		s->kernel = true;
+		s->cache = cache_new(&s->kp, cfg->docroot, s->root_fd,
+				     cfg->cache_max_file);
+	}
+	if (!s->kernel || !s->cache) {
+		log_warn("the eBPF kernel path is unavailable (see above); "
+			 "serving everything from userspace");
+		if (s->kernel)
+			kernel_path_close(&s->kp);
+		s->kernel = false;
+		return;
+	}
+	cache_preload(s->cache, PRELOAD_MAX);
+	log_info("eBPF kernel path on: %llu MiB cache, files up to %llu KiB",
+		 (unsigned long long)cfg->cache_size >> 20,
+		 (unsigned long long)cfg->cache_max_file >> 10);
+}
+
+static void server_cleanup(struct server *s)
+{
+	unsigned i;
+
+	for (i = 0; i < s->cfg->max_conns; i++)
+		if (s->conns[i].used) {
+			if (s->conns[i].in_kernel)
+				kernel_path_del_conn(&s->kp, i,
+						     s->conns[i].cookie);
+			s->conns[i].inflight = 0;
+			conn_free(s, &s->conns[i]);
+		}
+	io_uring_queue_exit(&s->ring);
+	cache_free(s->cache);
+	if (s->kernel)
+		kernel_path_close(&s->kp);
+	free(s->conns);
+	free(s->bufs);
+	if (s->buf_ring && s->buf_ring != MAP_FAILED)
+		munmap(s->buf_ring, RECV_BUFS * sizeof(struct io_uring_buf));
+	if (s->root_fd >= 0)
+		close(s->root_fd);
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
+}
+
+int server_run(const struct server_config *cfg)
+{
+	struct server s = { .cfg = cfg, .listen_fd = -1, .root_fd = -1,
+			    .tick_ts = { .tv_sec = 1 },
+			    .wait_ts = { .tv_nsec = 20000 } };
+	struct sigaction sa = { .sa_handler = on_signal };
+	int err, status = 1;
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	s.root_fd = open(cfg->docroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s.root_fd < 0) {
+		log_error("document root '%s': %s", cfg->docroot,
+			  strerror(errno));
+		return 1;
+	}
+	s.conns = calloc(cfg->max_conns, sizeof(*s.conns));
+	err = io_uring_queue_init(RING_ENTRIES, &s.ring, 0);
+	if (!s.conns || err) {
+		log_error("io_uring set-up: %s", err ? strerror(-err) :
+			  "out of memory");
+		free(s.conns);
+		close(s.root_fd);
+		return 1;
+	}
+	s.listen_fd = listen_on(cfg);
+	if (s.listen_fd < 0 || setup_buffers(&s))
+		goto out;
+	setup_kernel_path(&s);
+	refresh_date(&s);
+
+	arm_accept(&s);
+	arm_tick(&s);
+	if (s.cache)
+		arm_inotify(&s);
+	log_info("serving '%s' on port %u", cfg->docroot, cfg->port);
+
+	while (!stop_requested) {
+		struct io_uring_cqe *cqe;
+		unsigned head, count = 0;
+
+		err = io_uring_submit_and_wait(&s.ring, 1);
+		if (err < 0 && err != -EINTR && err != -ETIME) {
+			log_error("io_uring: %s", strerror(-err));
+			goto out;
+		}
+		io_uring_for_each_cqe(&s.ring, head, cqe) {
+			on_completion(&s, cqe);
+			count++;
+		}
+		io_uring_cq_advance(&s.ring, count);
+		if (!s.accept_armed)
+			arm_accept(&s);
+	}
+	log_info("stopping");
+	status = 0;
+out:
+	server_cleanup(&s);
+	return status;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The io_uring server: accepts, reads requests, and answers what the kernel
+ * path does not. */
+#ifndef SERVER_H
+#define SERVER_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct server_config {
+	const char *docroot;
+	struct in_addr bind_addr;
+	uint16_t port;
+	bool kernel_cache;
+	uint64_t cache_size;		/* bytes of responses the kernel holds */
+	uint64_t cache_max_file;	/* larger files are never cached */
+	unsigned max_conns;
+	unsigned header_timeout;	/* seconds to receive a whole head */
+	unsigned idle_timeout;		/* seconds a keep-alive conn may idle */
+	unsigned send_timeout;		/* seconds without send progress */
+};
+
+/* Runs until SIGINT or SIGTERM. Returns the process exit status. */
+int server_run(const struct server_config *cfg);
+
+#endif /* SERVER_H */
