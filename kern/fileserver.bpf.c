@@ -20,6 +20,10 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* The server's process: its sends (from its own threads or io_uring's
+ * workers) are its responses; redirected requests come from kworkers. */
+const volatile __u32 server_tgid;
+
 #define SK_DROP 0
 #define SK_PASS 1
 
@@ -309,17 +313,22 @@ int fs_respond(struct sk_msg_md *msg)
 	if (!conn)
 		return SK_PASS;
 	sh = shared_of(conn, cookie);
-	/* Userspace's own sends: no kernel response is due. */
-	if (!sh || sh->kern_queued == sh->kern_sent)
+	if (!sh)
 		return SK_PASS;
+	if ((bpf_get_current_pid_tgid() >> 32) == server_tgid) {
+		__sync_fetch_and_add(&sh->user_sent, size);
+		return SK_PASS;
+	}
+	if (sh->kern_queued == sh->kern_sent)
+		return SK_PASS;		/* not a request we redirected */
 	st = stats_this_cpu();
 	if (!st)
 		return SK_PASS;
 
 	p = &conn->pending[sh->kern_sent & (FS_PENDING_MAX - 1)];
 	__sync_fetch_and_add(&sh->kern_sent, 1);
-	if (sh->user_rx != sh->user_done) {
-		/* an earlier request went back to userspace: keep order */
+	if (sh->user_sent < sh->user_send_target) {
+		/* userspace's previous response is not all in the socket */
 		reason = &st->fallback_busy;
 		goto to_user;
 	}

@@ -60,19 +60,28 @@ struct fs_clock {
 /*
  * conn_shared[slot]: per-connection counters shared with userspace through
  * mmap, so that handing a connection back and forth costs no syscall.
- * Kernel-written: user_rx, kern_queued, kern_sent. Userspace-written: cookie,
- * user_done. The kernel answers a request only while user_rx == user_done
- * (userspace owes no response), and userspace sends only while
- * kern_queued == kern_sent (no kernel response is waiting to go out): that is
- * what keeps responses in request order.
+ * Kernel-written: user_rx, user_sent, kern_queued, kern_sent. Userspace-
+ * written: cookie, user_done, user_send_target.
+ *
+ * Responses keep request order because
+ *  - the kernel answers a request only while user_rx == user_done
+ *    (userspace owes no response) and, when its response is built, only
+ *    once user_sent >= user_send_target (userspace's last response is in
+ *    the socket; otherwise the request is handed to userspace);
+ *  - userspace sends only while kern_queued == kern_sent (no kernel
+ *    response is waiting to go out).
+ * Userspace may declare a response done as it submits its last send: the
+ * send target makes that safe.
  */
 struct fs_conn_shared {
 	__u64 cookie;		/* socket cookie of the slot's owner; 0 = free */
 	__u64 user_rx;		/* request bytes the kernel passed to userspace */
-	__u64 user_done;	/* of those, bytes userspace has fully answered */
+	__u64 user_done;	/* of those, bytes userspace has answered */
+	__u64 user_sent;	/* bytes userspace's own sends put in the socket */
+	__u64 user_send_target;	/* user_sent once its last response is out */
 	__u32 kern_queued;	/* requests redirected for a kernel response */
 	__u32 kern_sent;	/* of those, turned into responses (or handed back) */
-	__u8 pad[32];
+	__u8 pad[16];
 };
 
 /* One kernel response waiting in the socket's backlog. */
@@ -115,7 +124,7 @@ struct fs_stats {
 	__u64 pass_no_conn;		/* socket without kernel state */
 	__u64 fallback_stale;		/* entry replaced before sk_msg ran */
 	__u64 fallback_resize;		/* could not size the message */
-	__u64 fallback_busy;		/* sk_msg found userspace owning */
+	__u64 fallback_busy;		/* userspace's response still going out */
 };
 
 #endif /* FS_MAPS_H */

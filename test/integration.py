@@ -1,0 +1,513 @@
+#!/usr/bin/env python3
+"""Integration tests: the real fileserver on loopback, on a free port.
+
+usage: integration.py FILESERVER kernel|user
+
+"kernel" runs the server with the eBPF path on and checks, through the
+stats map, that the kernel really answers; it exits 77 (SKIP) with a loud
+message when BPF is unavailable. "user" runs the same binary with -n.
+"""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+SERVER = None
+MODE = None
+SKIP = 77
+TIMEOUT = 2.0   # every response must arrive within this
+
+SIZES = [0, 1, 100, 4095, 4096, 4097, 65536, 100000, 1048576 - 300,
+         1048576, 1048577, 4 * 1048576]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def content(size, seed):
+    """Deterministic, position-dependent bytes: a shifted or reordered
+    response cannot compare equal."""
+    block = bytes((i * 31 + seed) & 0xFF for i in range(251))
+    return (block * (size // 251 + 1))[:size]
+
+
+class Server:
+    def __init__(self, docroot, kernel, extra=()):
+        self.port = free_port()
+        args = [SERVER, "-p", str(self.port), "-d", docroot, "-v"]
+        if not kernel:
+            args.append("-n")
+        self.proc = subprocess.Popen(list(args) + list(extra),
+                                     stderr=subprocess.PIPE, text=True)
+        self.log = []
+        self.ready = threading.Event()
+        threading.Thread(target=self._read_log, daemon=True).start()
+        if not self.ready.wait(10):
+            self.stop()
+            raise RuntimeError("server did not start: %s" % self.log)
+
+    def _read_log(self):
+        for line in self.proc.stderr:
+            self.log.append(line.rstrip("\n"))
+            if "serving" in line:
+                self.ready.set()
+
+    def stats_map_id(self):
+        for line in self.log:
+            m = re.search(r"BPF map stats id (\d+)", line)
+            if m:
+                return int(m.group(1))
+        return None
+
+    def kernel_on(self):
+        return any("eBPF kernel path on" in l for l in self.log)
+
+    def stats(self):
+        """The per-CPU stats map, summed, read with bpftool."""
+        out = subprocess.run(["bpftool", "-j", "map", "dump", "id",
+                              str(self.stats_map_id())],
+                             check=True, capture_output=True, text=True)
+        total = {}
+        for cpu in json.loads(out.stdout)[0]["formatted"]["values"]:
+            for k, v in cpu["value"].items():
+                total[k] = total.get(k, 0) + v
+        return total
+
+    def bpf_map_fds(self):
+        n = 0
+        for fd in os.listdir("/proc/%d/fd" % self.proc.pid):
+            try:
+                if "bpf-map" in os.readlink("/proc/%d/fd/%s" %
+                                            (self.proc.pid, fd)):
+                    n += 1
+            except OSError:
+                pass
+        return n
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Response:
+    def __init__(self, status, reason, headers, raw_head, body):
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.raw_head = raw_head
+        self.body = body
+
+
+class Client:
+    """A raw HTTP/1.1 connection: we need byte-level control over what is
+    sent and see exactly what comes back."""
+
+    def __init__(self, port, settle=True):
+        self.sock = socket.create_connection(("127.0.0.1", port), TIMEOUT)
+        self.sock.settimeout(TIMEOUT)
+        self.buf = b""
+        if settle:
+            # let the server put the socket into the sockhash before the
+            # first request, as a browser's second request would find it
+            time.sleep(0.05)
+
+    def close(self):
+        self.sock.close()
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def get(self, path, method="GET", headers=()):
+        self.send(request(path, method, headers))
+        return self.read(head=(method == "HEAD"))
+
+    def _fill(self):
+        chunk = self.sock.recv(1 << 20)
+        if not chunk:
+            raise ConnectionError("connection closed by server")
+        self.buf += chunk
+
+    def read(self, head=False):
+        while b"\r\n\r\n" not in self.buf:
+            self._fill()
+        raw_head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = raw_head.decode("latin-1").split("\r\n")
+        version, status, reason = lines[0].split(" ", 2)
+        assert version == "HTTP/1.1", lines[0]
+        headers = {}
+        for line in lines[1:]:
+            name, value = line.split(":", 1)
+            assert name.lower() not in headers, "duplicate " + name
+            headers[name.lower()] = value.strip()
+        length = 0 if head or status == "304" else \
+            int(headers.get("content-length", 0))
+        while len(self.buf) < length:
+            self._fill()
+        body, self.buf = self.buf[:length], self.buf[length:]
+        return Response(int(status), reason, headers, raw_head, body)
+
+    def closed_by_server(self):
+        try:
+            return self.sock.recv(1) == b""
+        except OSError:
+            return True
+
+
+def request(path, method="GET", headers=(), version="HTTP/1.1"):
+    lines = ["%s %s %s" % (method, path, version), "Host: test"]
+    lines += list(headers)
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+class Base(unittest.TestCase):
+    kernel = False
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="fileserver-test-")
+        cls.root = os.path.join(cls.tmp, "root")
+        os.makedirs(os.path.join(cls.root, "dir", "sub"))
+        os.makedirs(os.path.join(cls.root, "noindex"))
+        cls.files = {}
+        for i, size in enumerate(SIZES):
+            cls.put("/f%d.bin" % size, content(size, i))
+        cls.put("/a.txt", b"alpha\n" * 50)
+        cls.put("/b.txt", b"bravo\n" * 70)
+        cls.put("/style.css", b"body{}\n")
+        cls.put("/dir/index.html", b"<p>dir index</p>\n")
+        cls.put("/dir/sub/deep.json", b'{"deep": true}\n')
+        cls.put("/mid.bin", content(100000, 99))
+        # something outside the root that must never be served
+        cls.secret = os.path.join(cls.tmp, "secret.txt")
+        with open(cls.secret, "wb") as f:
+            f.write(b"TOP-SECRET-OUTSIDE-ROOT\n")
+        os.symlink(cls.secret, os.path.join(cls.root, "link-out"))
+        os.symlink(cls.tmp, os.path.join(cls.root, "linkdir"))
+        os.symlink("a.txt", os.path.join(cls.root, "link-in"))
+        cls.server = Server(cls.root, cls.kernel)
+        if cls.kernel and not cls.server.kernel_on():
+            cls.server.stop()
+            raise unittest.SkipTest("kernel path unavailable")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        shutil.rmtree(cls.tmp)
+
+    @classmethod
+    def put(cls, path, data):
+        with open(cls.root + path, "wb") as f:
+            f.write(data)
+        cls.files[path] = data
+
+    def client(self, settle=True):
+        c = Client(self.server.port, settle)
+        self.addCleanup(c.close)
+        return c
+
+    def check_file_response(self, r, path, head=False):
+        data = self.files[path]
+        self.assertEqual(r.status, 200, path)
+        self.assertEqual(int(r.headers["content-length"]), len(data))
+        self.assertEqual(r.body, b"" if head else data, path)
+        self.assertRegex(r.headers["date"],
+                         r"^[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} "
+                         r"\d\d:\d\d:\d\d GMT$")
+        self.assertRegex(r.headers["etag"], r'^"[0-9a-f-]+"$')
+        self.assertIn("last-modified", r.headers)
+        self.assertEqual(r.headers["accept-ranges"], "bytes")
+        self.assertEqual(r.headers["connection"], "keep-alive")
+
+
+class Common:
+    """Behaviour that must not depend on whether the kernel path is on."""
+
+    def test_docroot_byte_exact(self):
+        c = self.client()
+        for path in sorted(self.files):
+            first = c.get(path)
+            self.check_file_response(first, path)
+            second = c.get(path)       # a kernel hit where cacheable
+            self.check_file_response(second, path)
+            # the same header block apart from Date
+            strip = lambda h: re.sub(rb"Date: [^\r]*", b"", h)
+            self.assertEqual(strip(first.raw_head), strip(second.raw_head))
+            head = c.get(path, "HEAD")
+            self.check_file_response(head, path, head=True)
+            self.assertEqual(strip(head.raw_head), strip(first.raw_head))
+
+    def test_content_types(self):
+        c = self.client()
+        self.assertEqual(c.get("/style.css").headers["content-type"],
+                         "text/css; charset=utf-8")
+        self.assertEqual(c.get("/dir/").headers["content-type"],
+                         "text/html; charset=utf-8")
+        self.assertEqual(c.get("/dir/sub/deep.json").headers["content-type"],
+                         "application/json")
+
+    def test_directories(self):
+        c = self.client()
+        r = c.get("/dir")
+        self.assertEqual(r.status, 301)
+        self.assertEqual(r.headers["location"], "/dir/")
+        r = c.get("/dir/")
+        self.assertEqual(r.body, self.files["/dir/index.html"])
+        self.assertEqual(c.get("/noindex/").status, 403)
+        self.assertEqual(c.get("/missing.txt").status, 404)
+
+    def test_query_and_normalisation(self):
+        c = self.client()
+        for path in ("/a.txt?x=1", "/dir/../a.txt", "//a.txt", "/%61.txt",
+                     "/./a.txt", "/dir/sub/../../a.txt#frag"):
+            r = c.get(path)
+            self.assertEqual(r.status, 200, path)
+            self.assertEqual(r.body, self.files["/a.txt"], path)
+
+    def test_conditional_and_range(self):
+        c = self.client()
+        full = c.get("/mid.bin")
+        etag, lm = full.headers["etag"], full.headers["last-modified"]
+        r = c.get("/mid.bin", headers=["If-None-Match: " + etag])
+        self.assertEqual(r.status, 304)
+        self.assertEqual(r.headers["etag"], etag)
+        self.assertNotIn("content-length", r.headers)
+        r = c.get("/mid.bin", headers=["If-Modified-Since: " + lm])
+        self.assertEqual(r.status, 304)
+        r = c.get("/mid.bin", headers=['If-None-Match: "other"'])
+        self.assertEqual(r.status, 200)
+        r = c.get("/mid.bin", headers=["Range: bytes=10-19"])
+        self.assertEqual(r.status, 206)
+        self.assertEqual(r.body, self.files["/mid.bin"][10:20])
+        self.assertEqual(r.headers["content-range"], "bytes 10-19/100000")
+        r = c.get("/mid.bin", headers=["Range: bytes=-5"])
+        self.assertEqual(r.body, self.files["/mid.bin"][-5:])
+        r = c.get("/mid.bin", headers=["Range: bytes=99990-"])
+        self.assertEqual(r.body, self.files["/mid.bin"][99990:])
+        r = c.get("/mid.bin", headers=["Range: bytes=200000-"])
+        self.assertEqual(r.status, 416)
+        self.assertEqual(r.headers["content-range"], "bytes */100000")
+        r = c.get("/mid.bin", headers=["Range: bytes=0-1",
+                                       'If-Range: "stale"'])
+        self.assertEqual(r.status, 200)
+        self.assertEqual(len(r.body), 100000)
+
+    def test_methods_and_errors(self):
+        c = self.client()
+        r = c.get("/a.txt", "POST")
+        self.assertEqual(r.status, 405)
+        self.assertEqual(r.headers["allow"], "GET, HEAD")
+        self.assertEqual(c.get("/a.txt").status, 200)    # still usable
+        cases = [
+            (b"BREW /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", 501),
+            (b"GET /a.txt HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+            (b"GET /a.txt HTTP/1.1\r\n\r\n", 400),
+            (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+            (b"GET /a.txt HTTP/1.1\r\nHost: x\r\n" +
+             b"X-Big: " + b"b" * 20000 + b"\r\n\r\n", 431),
+            (b"GET /a.txt HTTP/1.1\r\nHost: x\r\n"
+             b"Transfer-Encoding: chunked\r\n\r\n", 501),
+            (b"GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 9999999\r\n"
+             b"\r\n", 413),
+            (b"\x16\x03\x01\x02\x00garbage\r\n\r\n", 400),
+        ]
+        for raw, status in cases:
+            g = self.client()
+            g.send(raw)
+            r = g.read()
+            self.assertEqual(r.status, status, raw[:40])
+            self.assertEqual(r.headers["connection"], "close")
+            self.assertTrue(g.closed_by_server())
+
+    def test_http10_closes(self):
+        c = self.client()
+        c.send(request("/a.txt", version="HTTP/1.0"))
+        r = c.read()
+        self.assertEqual(r.body, self.files["/a.txt"])
+        self.assertEqual(r.headers["connection"], "close")
+        self.assertTrue(c.closed_by_server())
+
+    def test_alternating_hits_and_misses(self):
+        """2,000 keep-alive requests alternating a cacheable path and one
+        only userspace answers (percent-encoded), in order, none stalled."""
+        c = self.client()
+        for i in range(2000):
+            path, name = ("/a.txt", "/a.txt") if i % 2 == 0 else \
+                ("/b%2etxt", "/b.txt")
+            c.send(request(path))
+            r = c.read()      # TIMEOUT bounds each response
+            self.assertEqual(r.body, self.files[name], "request %d" % i)
+
+    def test_pipelined_in_one_write(self):
+        c = self.client()
+        for _ in range(100):
+            c.send(request("/a.txt") + request("/b%2etxt") + request("/a.txt"))
+            for name in ("/a.txt", "/b.txt", "/a.txt"):
+                self.assertEqual(c.read().body, self.files[name])
+
+    def test_split_over_three_writes(self):
+        c = self.client()
+        raw = request("/a.txt", headers=["User-Agent: split-test"])
+        for _ in range(20):
+            for part in (raw[:7], raw[7:30], raw[30:]):
+                c.send(part)
+                time.sleep(0.01)
+            self.assertEqual(c.read().body, self.files["/a.txt"])
+
+    def test_rewrite_and_delete(self):
+        c = self.client()
+        self.put("/changing.txt", b"version one\n")
+        self.assertEqual(c.get("/changing.txt").body, b"version one\n")
+        self.assertEqual(c.get("/changing.txt").body, b"version one\n")
+        for n, how in enumerate(("in-place", "rename", "in-place")):
+            new = ("version %d %s\n" % (n + 2, how)).encode()
+            if how == "rename":
+                tmp = self.root + "/.changing.tmp"
+                with open(tmp, "wb") as f:
+                    f.write(new)
+                os.rename(tmp, self.root + "/changing.txt")
+            else:
+                with open(self.root + "/changing.txt", "wb") as f:
+                    f.write(new)
+            time.sleep(0.1)
+            self.assertEqual(c.get("/changing.txt").body, new, how)
+            self.assertEqual(c.get("/changing.txt").body, new, how)
+        os.unlink(self.root + "/changing.txt")
+        time.sleep(0.1)
+        self.assertEqual(c.get("/changing.txt").status, 404)
+
+    def test_no_escape(self):
+        c = self.client()
+        for path in ("/../secret.txt", "/%2e%2e/secret.txt",
+                     "/..%2fsecret.txt", "/dir/../../secret.txt",
+                     "/link-out", "/linkdir/secret.txt",
+                     "/%2e%2e%2fsecret.txt", "/dir/%2e%2e/%2e%2e/secret.txt"):
+            try:
+                r = c.get(path)
+            except ConnectionError:
+                c = self.client()
+                continue
+            self.assertIn(r.status, (400, 403, 404), path)
+            self.assertNotIn(b"TOP-SECRET", r.body, path)
+            if r.headers.get("connection") == "close":
+                c = self.client()
+        # a symlink that stays inside the root is fine
+        self.assertEqual(c.get("/link-in").body, self.files["/a.txt"])
+
+    def test_bad_clients_do_not_disturb_others(self):
+        good = self.client()
+        self.assertEqual(good.get("/a.txt").status, 200)
+        for _ in range(5):
+            quitter = Client(self.server.port)
+            quitter.send(request("/f4194304.bin"))
+            quitter.sock.recv(1000)
+            quitter.close()          # mid-response
+            garbage = Client(self.server.port)
+            garbage.send(os.urandom(3000))
+            garbage.close()
+            half = Client(self.server.port)
+            half.send(b"GET /a.txt HTTP/1.1\r\nHo")
+            half.close()             # mid-request
+            self.assertEqual(good.get("/b.txt").body, self.files["/b.txt"])
+            self.assertEqual(good.get("/a.txt").body, self.files["/a.txt"])
+        self.assertTrue(self.server.alive())
+        big = self.client()
+        self.assertEqual(big.get("/f4194304.bin").body,
+                         self.files["/f4194304.bin"])
+
+
+class UserspaceTests(Common, Base):
+    kernel = False
+
+    def test_no_kernel_path(self):
+        self.assertTrue(any("kernel cache disabled" in l
+                            for l in self.server.log))
+        self.assertIsNone(self.server.stats_map_id())
+        self.assertEqual(self.server.bpf_map_fds(), 0)
+
+
+class KernelTests(Common, Base):
+    kernel = True
+
+    def test_second_get_is_a_kernel_hit(self):
+        c = self.client()
+        self.assertEqual(c.get("/mid.bin").body, self.files["/mid.bin"])
+        before = self.server.stats()
+        self.assertEqual(c.get("/mid.bin").body, self.files["/mid.bin"])
+        after = self.server.stats()
+        self.assertEqual(after["kernel_hits"], before["kernel_hits"] + 1)
+        self.assertEqual(after["user_requests"], before["user_requests"])
+        self.assertGreater(after["kernel_bytes"],
+                           before["kernel_bytes"] + 100000)
+
+    def test_alternating_uses_both_paths(self):
+        before = self.server.stats()
+        self.test_alternating_hits_and_misses()
+        after = self.server.stats()
+        self.assertGreaterEqual(after["kernel_hits"] - before["kernel_hits"],
+                                990)
+        self.assertGreaterEqual(after["user_requests"] -
+                                before["user_requests"], 1000)
+
+    def test_large_files_through_kernel_sockets(self):
+        """Userspace's own big sends pass through the sk_msg program."""
+        clients = [self.client() for _ in range(4)]
+        for c in clients:
+            c.send(request("/f4194304.bin"))
+        for c in clients:
+            self.assertEqual(c.read().body, self.files["/f4194304.bin"])
+
+
+def main():
+    global SERVER, MODE
+    if len(sys.argv) < 3 or sys.argv[2] not in ("kernel", "user"):
+        print(__doc__)
+        return 2
+    SERVER, MODE = sys.argv[1], sys.argv[2]
+    del sys.argv[1:3]
+    cls = KernelTests if MODE == "kernel" else UserspaceTests
+    if MODE == "kernel":
+        why = None
+        if os.geteuid() != 0:
+            why = "not running as root"
+        elif shutil.which("bpftool") is None:
+            why = "bpftool not found"
+        if why is None:
+            probe = tempfile.mkdtemp()
+            try:
+                s = Server(probe, True)
+                on = s.kernel_on()
+                s.stop()
+                if not on:
+                    why = "the server could not load its BPF programs: " + \
+                        " | ".join(s.log)
+            finally:
+                shutil.rmtree(probe)
+        if why:
+            print("SKIP: kernel-path integration tests not run: " + why,
+                  flush=True)
+            return SKIP
+    suite = unittest.defaultTestLoader.loadTestsFromTestCase(cls)
+    result = unittest.TextTestRunner(verbosity=2).run(suite)
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -46,6 +47,7 @@ int kernel_path_open(struct kernel_path *kp, uint32_t chunk_count)
 		return err;
 	}
 	kp->skel = skel;
+	skel->rodata->server_tgid = getpid();
 	err = bpf_map__set_max_entries(skel->maps.cache_chunks, chunk_count);
 	if (!err)
 		err = fileserver_bpf__load(skel);
@@ -115,6 +117,8 @@ int kernel_path_add_conn(struct kernel_path *kp, int fd, uint32_t slot,
 		return -errno;
 	sh->user_rx = 0;
 	sh->user_done = 0;
+	sh->user_sent = 0;
+	sh->user_send_target = 0;
 	sh->kern_queued = 0;
 	sh->kern_sent = 0;
 	/* the kernel trusts the counters once the cookie names the socket */

@@ -54,12 +54,17 @@ static inline bool kernel_path_may_send(const struct kernel_path *kp,
 	       __atomic_load_n(&sh->kern_sent, __ATOMIC_ACQUIRE);
 }
 
-/* Userspace has fully answered bytes more request bytes. */
+/* Userspace has answered done more request bytes; its response is in the
+ * socket once send_bytes more of its own bytes are. */
 static inline void kernel_path_user_done(struct kernel_path *kp, uint32_t slot,
-					 uint64_t bytes)
+					 uint64_t done, uint64_t send_bytes)
 {
-	__atomic_fetch_add(&kp->shared[slot].user_done, bytes,
-			   __ATOMIC_RELEASE);
+	struct fs_conn_shared *sh = &kp->shared[slot];
+
+	__atomic_store_n(&sh->user_send_target,
+			 __atomic_load_n(&sh->user_sent, __ATOMIC_ACQUIRE) +
+			 send_bytes, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&sh->user_done, done, __ATOMIC_RELEASE);
 }
 
 /* Responses the kernel has queued on the connection so far: a change means

@@ -15,6 +15,7 @@
 #include <liburing.h>
 #include <linux/sockios.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,7 @@ enum op {
 	OP_SPLICE_IN,		/* file -> pipe */
 	OP_SPLICE_OUT,		/* pipe -> socket */
 	OP_WAIT_KERNEL,		/* a kernel response is still queued ahead */
+	OP_POLL_OUT,		/* room in the socket for the next splice */
 	OP_TICK,
 	OP_INOTIFY,
 };
@@ -67,6 +69,7 @@ struct conn {
 	bool in_kernel;		/* in sock_hash: mind the shared counters */
 	bool busy;		/* a response is being sent */
 	bool close_after;
+	bool done_published;	/* the kernel path knows this one is answered */
 	int fd;
 	uint32_t id;		/* also the conn_shared slot */
 	unsigned inflight;	/* ring operations not yet completed */
@@ -221,6 +224,26 @@ static void splice_out(struct server *s, struct conn *c)
 	conn_submit(s, c, sqe, OP_SPLICE_OUT);
 }
 
+/* Request bytes answered that the kernel also counted as passed on. */
+static uint64_t counted_done(const struct conn *c)
+{
+	return c->done_bytes > c->early_bytes ? c->done_bytes - c->early_bytes : 0;
+}
+
+/* Tells the kernel path the current request is answered once send_bytes
+ * more bytes of ours are in the socket, so that it may answer the next
+ * one itself. */
+static void publish_done(struct server *s, struct conn *c, uint64_t send_bytes)
+{
+	uint64_t before = counted_done(c);
+
+	c->done_published = true;
+	c->done_bytes += c->req_bytes;
+	if (c->in_kernel)
+		kernel_path_user_done(&s->kp, c->id, counted_done(c) - before,
+				      send_bytes);
+}
+
 /* Sends the prepared response, unless a kernel response must go first. */
 static void respond(struct server *s, struct conn *c)
 {
@@ -231,6 +254,10 @@ static void respond(struct server *s, struct conn *c)
 		conn_submit(s, c, sqe, OP_WAIT_KERNEL);
 		return;
 	}
+	/* A response sent in one piece can be declared done right away: a
+	 * client waiting for it sends its next request only after it. */
+	if (!c->file_left && !c->done_published)
+		publish_done(s, c, c->out_len - c->out_off);
 	send_out(s, c);
 }
 
@@ -248,20 +275,12 @@ static void refresh_date(struct server *s)
 
 static void conn_process(struct server *s, struct conn *c);
 
-/* Request bytes answered that the kernel also counted as passed on. */
-static uint64_t counted_done(const struct conn *c)
-{
-	return c->done_bytes > c->early_bytes ? c->done_bytes - c->early_bytes : 0;
-}
-
 static void response_done(struct server *s, struct conn *c)
 {
-	uint64_t before = counted_done(c);
-
 	c->busy = false;
-	c->done_bytes += c->req_bytes;
-	if (c->in_kernel && counted_done(c) > before)
-		kernel_path_user_done(&s->kp, c->id, counted_done(c) - before);
+	if (!c->done_published)
+		publish_done(s, c, 0);
+	c->done_published = false;
 	if (c->file_fd >= 0) {
 		close(c->file_fd);
 		c->file_fd = -1;
@@ -674,6 +693,14 @@ static void on_splice_in(struct server *s, struct conn *c, int res)
 
 static void on_splice_out(struct server *s, struct conn *c, int res)
 {
+	if (res == -EAGAIN) {
+		/* splice does not wait on a non-blocking socket: poll first */
+		struct io_uring_sqe *sqe = get_sqe(s);
+
+		io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
+		conn_submit(s, c, sqe, OP_POLL_OUT);
+		return;
+	}
 	if (res <= 0) {
 		conn_close(s, c);
 		return;
@@ -866,6 +893,9 @@ static void on_completion(struct server *s, struct io_uring_cqe *cqe)
 		break;
 	case OP_WAIT_KERNEL:
 		respond(s, c);
+		break;
+	case OP_POLL_OUT:
+		splice_out(s, c);
 		break;
 	default:
 		break;
