@@ -344,11 +344,13 @@ static void respond_redirect(struct server *s, struct conn *c,
 	};
 	size_t body_len = http_error_body(body, sizeof(body), 301);
 	const char *path = req->target;
-	size_t len = strcspn(req->target, "?#");
+	size_t len = 0;
 
+	/* target is not NUL-terminated: it points into the request */
+	while (len < req->target_len && path[len] != '?' && path[len] != '#')
+		len++;
 	/* the raw target is already percent-encoded, the decoded path not */
-	if (req->target[0] != '/' || len > req->target_len ||
-	    len >= sizeof(location) - 1) {
+	if (path[0] != '/' || len >= sizeof(location) - 1) {
 		path = req->path;
 		len = req->path_len;
 	}
