@@ -42,9 +42,12 @@ def content(size, seed):
 
 
 class Server:
-    def __init__(self, docroot, kernel, extra=()):
+    def __init__(self, docroot, kernel, extra=(), user=None):
         self.port = free_port()
         args = [SERVER, "-p", str(self.port), "-d", docroot, "-v"]
+        if user:
+            args = ["setpriv", "--reuid=" + user, "--regid=nogroup",
+                    "--clear-groups", "--inh-caps=-all"] + args
         if not kernel:
             args.append("-n")
         self.proc = subprocess.Popen(list(args) + list(extra),
@@ -433,7 +436,46 @@ class Common:
                          self.files["/f4194304.bin"])
 
 
-class UserspaceTests(Common, Base):
+class Limits:
+    """Limits each need a server of their own."""
+
+    def own_server(self, *extra, user=None):
+        s = Server(self.root, self.kernel, extra, user=user)
+        self.addCleanup(s.stop)
+        return s
+
+    def test_connection_limit(self):
+        s = self.own_server("--max-connections", "2")
+        a, b = Client(s.port), Client(s.port)
+        self.addCleanup(a.close)
+        self.addCleanup(b.close)
+        third = Client(s.port)
+        self.addCleanup(third.close)
+        self.assertTrue(third.closed_by_server())
+        self.assertEqual(a.get("/a.txt").status, 200)
+        self.assertEqual(b.get("/b.txt").status, 200)
+        a.close()
+        time.sleep(0.1)
+        again = Client(s.port)
+        self.addCleanup(again.close)
+        self.assertEqual(again.get("/a.txt").status, 200)
+        self.assertTrue(any("connection limit (2)" in l for l in s.log))
+
+    def test_slow_header_timeout(self):
+        s = self.own_server("--header-timeout", "1")
+        slow = Client(s.port)
+        self.addCleanup(slow.close)
+        slow.send(b"GET /a.txt HTTP/1.1\r\n")
+        slow.sock.settimeout(5)
+        start = time.monotonic()
+        self.assertTrue(slow.closed_by_server())
+        self.assertLess(time.monotonic() - start, 4)
+        fast = Client(s.port)
+        self.addCleanup(fast.close)
+        self.assertEqual(fast.get("/a.txt").status, 200)
+
+
+class UserspaceTests(Limits, Common, Base):
     kernel = False
 
     def test_no_kernel_path(self):
@@ -442,9 +484,69 @@ class UserspaceTests(Common, Base):
         self.assertIsNone(self.server.stats_map_id())
         self.assertEqual(self.server.bpf_map_fds(), 0)
 
+    def test_command_line(self):
+        for args, msg in ((["--bogus"], "unrecognized option"),
+                          (["-p", "0"], "invalid port"),
+                          (["-p", "70000"], "invalid port"),
+                          (["--cache-size", "12Q"], "invalid cache size"),
+                          (["--cache-max-file", "2M"], "invalid cache max"),
+                          (["-i", "nosuch0"], "no IPv4 address"),
+                          (["extra"], "unexpected argument")):
+            r = subprocess.run([SERVER] + args, capture_output=True,
+                               text=True, timeout=5)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn(msg, r.stderr, args)
+        r = subprocess.run([SERVER, "-h"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0)
+        for flag in ("--port", "--document-root", "--no-kernel-cache",
+                     "--verbose", "--interface", "--cache-size"):
+            self.assertIn(flag, r.stdout)
+        r = subprocess.run([SERVER], capture_output=True, text=True,
+                           env=dict(os.environ,
+                                    FILESERVER_KERNEL_PROCESSING="maybe"))
+        self.assertEqual(r.returncode, 2)
+        r = subprocess.run([SERVER, "-d", "/nonexistent-root"],
+                           capture_output=True, text=True, timeout=5)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("/nonexistent-root", r.stderr)
 
-class KernelTests(Common, Base):
+    def test_environment_and_interface(self):
+        port = free_port()
+        env = dict(os.environ, FILESERVER_DOCROOT=self.root,
+                   FILESERVER_INTERFACE="lo",
+                   FILESERVER_KERNEL_PROCESSING="0")
+        p = subprocess.Popen([SERVER, "-p", str(port)], env=env,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            for _ in range(100):
+                try:
+                    c = Client(port, settle=False)
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            self.assertEqual(c.get("/a.txt").body, self.files["/a.txt"])
+            c.close()
+        finally:
+            p.terminate()
+            p.wait(5)
+        self.assertIn("kernel cache disabled", p.stderr.read())
+
+
+class KernelTests(Limits, Common, Base):
     kernel = True
+
+    def test_bpf_refused_falls_back_once(self):
+        """Without privilege the same binary serves from userspace and
+        says so once."""
+        os.chmod(self.tmp, 0o755)
+        os.chmod(self.root, 0o755)
+        s = self.own_server(user="nobody")
+        c = Client(s.port)
+        self.addCleanup(c.close)
+        self.assertEqual(c.get("/a.txt").body, self.files["/a.txt"])
+        unavailable = [l for l in s.log if "kernel path is unavailable" in l]
+        self.assertEqual(len(unavailable), 1, s.log)
+        self.assertFalse(s.kernel_on())
 
     def test_second_get_is_a_kernel_hit(self):
         c = self.client()

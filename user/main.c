@@ -18,6 +18,8 @@ enum {
 	OPT_CACHE_SIZE = 256,
 	OPT_CACHE_MAX_FILE,
 	OPT_MAX_CONNS,
+	OPT_HEADER_TIMEOUT,
+	OPT_IDLE_TIMEOUT,
 };
 
 static const struct option long_options[] = {
@@ -29,6 +31,8 @@ static const struct option long_options[] = {
 	{ "cache-size", required_argument, NULL, OPT_CACHE_SIZE },
 	{ "cache-max-file", required_argument, NULL, OPT_CACHE_MAX_FILE },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNS },
+	{ "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -49,6 +53,8 @@ static void usage(FILE *out)
 "      --cache-max-file SIZE  largest file the kernel caches (default 1M,\n"
 "                             at most 1M)\n"
 "      --max-connections N    concurrent connections (default 10000)\n"
+"      --header-timeout SECS  time to receive a request head (default 10)\n"
+"      --idle-timeout SECS    keep-alive idle time (default 75)\n"
 "  -v, --verbose              log start-up details, e.g. cached files\n"
 "  -h, --help                 show this help and exit\n"
 "\n"
@@ -199,6 +205,17 @@ int main(int argc, char **argv)
 				return bad_value("connection limit (1-65536)",
 						 optarg);
 			cfg.max_conns = v;
+			break;
+		case OPT_HEADER_TIMEOUT:
+			if (!parse_uint(optarg, 3600, &v) || v == 0)
+				return bad_value("header timeout (1-3600 s)",
+						 optarg);
+			cfg.header_timeout = v;
+			break;
+		case OPT_IDLE_TIMEOUT:
+			if (!parse_uint(optarg, 3600, &v) || v == 0)
+				return bad_value("idle timeout (1-3600 s)", optarg);
+			cfg.idle_timeout = v;
 			break;
 		case 'h':
 			usage(stdout);

@@ -50,6 +50,8 @@
 /* Files up to this size are cached at start-up. */
 #define PRELOAD_MAX	(64 * 1024)
 #define INOTIFY_BUF	(64 * 1024)
+/* Send buffer of kernel-path sockets: the largest cached response, twice */
+#define KERNEL_SNDBUF	(FS_ENTRY_MAX_CHUNKS * FS_CHUNK_SIZE * 2)
 
 enum op {
 	OP_ACCEPT = 1,
@@ -721,7 +723,8 @@ static struct conn *conn_new(struct server *s, int fd)
 {
 	struct conn *c = NULL;
 	unsigned i;
-	int one = 1, queued = 0;
+	int one = 1, queued = 0, sndbuf = KERNEL_SNDBUF;
+	struct timeval head_timeout = { .tv_sec = s->cfg->header_timeout };
 	ssize_t n;
 
 	for (i = 0; i < s->cfg->max_conns; i++)
@@ -761,6 +764,14 @@ static struct conn *conn_new(struct server *s, int fd)
 	}
 	if (n > 0)
 		c->in_len = c->early_bytes = n;
+	/* A cached response is pushed in one go or not at all: give it room
+	 * (memory is charged only for what is really queued). Plain
+	 * SO_SNDBUF would be capped by net.core.wmem_max, below autotuning. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf));
+	/* A partial head waits inside the kernel's stream parser, unseen by
+	 * us; the parser gives up on it after the socket's receive timeout. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &head_timeout,
+		   sizeof(head_timeout));
 	if (kernel_path_add_conn(&s->kp, fd, c->id, &c->cookie) == 0) {
 		c->in_kernel = true;
 		/* Bytes that slipped in between could be read around the
