@@ -11,28 +11,7 @@
 #include <unistd.h>
 
 #include "http_request.h"
-
-/*
- * Bytes placed by place() end right before a page that cannot be read, so a
- * parser reading past len crashes the test instead of passing by luck.
- */
-#define ARENA_SIZE	(64 * 1024)
-static char *arena;
-
-static const char *place(const char *s, size_t n)
-{
-	if (!arena) {
-		size_t page = (size_t)sysconf(_SC_PAGESIZE);
-		char *m = mmap(NULL, ARENA_SIZE + page, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-		ck_assert_ptr_ne(m, MAP_FAILED);
-		ck_assert_int_eq(mprotect(m + ARENA_SIZE, page, PROT_NONE), 0);
-		arena = m;
-	}
-	ck_assert_uint_le(n, ARENA_SIZE);
-	return memcpy(arena + ARENA_SIZE - n, s, n);
-}
+#include "guard_page.h"
 
 static struct http_request req;
 static int status;

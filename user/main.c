@@ -81,6 +81,16 @@ static bool parse_uint(const char *s, unsigned long long max,
 	return errno == 0 && *end == '\0' && *out <= max;
 }
 
+static bool parse_seconds(const char *s, unsigned *out)
+{
+	unsigned long long v;
+
+	if (!parse_uint(s, 3600, &v) || v == 0)
+		return false;
+	*out = v;
+	return true;
+}
+
 /* "64M", "512K", "1048576" */
 static bool parse_size(const char *s, uint64_t *out)
 {
@@ -207,15 +217,13 @@ int main(int argc, char **argv)
 			cfg.max_conns = v;
 			break;
 		case OPT_HEADER_TIMEOUT:
-			if (!parse_uint(optarg, 3600, &v) || v == 0)
+			if (!parse_seconds(optarg, &cfg.header_timeout))
 				return bad_value("header timeout (1-3600 s)",
 						 optarg);
-			cfg.header_timeout = v;
 			break;
 		case OPT_IDLE_TIMEOUT:
-			if (!parse_uint(optarg, 3600, &v) || v == 0)
+			if (!parse_seconds(optarg, &cfg.idle_timeout))
 				return bad_value("idle timeout (1-3600 s)", optarg);
-			cfg.idle_timeout = v;
 			break;
 		case 'h':
 			usage(stdout);
