@@ -396,6 +396,24 @@ class Common:
         time.sleep(0.1)
         self.assertEqual(c.get("/changing.txt").status, 404)
 
+    def test_directory_moved(self):
+        os.makedirs(self.root + "/moving/inner")
+        with open(self.root + "/moving/inner/x.txt", "wb") as f:
+            f.write(b"x before\n")
+        c = self.client()
+        self.assertEqual(c.get("/moving/inner/x.txt").body, b"x before\n")
+        self.assertEqual(c.get("/moving/inner/x.txt").body, b"x before\n")
+        os.rename(self.root + "/moving", self.root + "/moved")
+        time.sleep(0.1)
+        self.assertEqual(c.get("/moving/inner/x.txt").status, 404)
+        self.assertEqual(c.get("/moved/inner/x.txt").body, b"x before\n")
+        os.makedirs(self.root + "/moving/inner")
+        with open(self.root + "/moving/inner/x.txt", "wb") as f:
+            f.write(b"x after\n")
+        time.sleep(0.1)
+        self.assertEqual(c.get("/moving/inner/x.txt").body, b"x after\n")
+        self.assertEqual(c.get("/moving/inner/x.txt").body, b"x after\n")
+
     def test_no_escape(self):
         c = self.client()
         for path in ("/../secret.txt", "/%2e%2e/secret.txt",
@@ -567,6 +585,43 @@ class KernelTests(Limits, Common, Base):
                                 990)
         self.assertGreaterEqual(after["user_requests"] -
                                 before["user_requests"], 1000)
+
+    def test_slow_reader_of_a_large_file(self):
+        slow = self.client()
+        slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        slow.send(request("/f4194304.bin") + request("/a.txt"))
+        other = self.client()
+        got = b""
+        while len(got) < 1 << 20:
+            got += slow.sock.recv(65536)
+            time.sleep(0.005)
+            self.assertEqual(other.get("/a.txt").body, self.files["/a.txt"])
+        slow.buf = got
+        self.assertEqual(slow.read().body, self.files["/f4194304.bin"])
+        self.assertEqual(slow.read().body, self.files["/a.txt"])
+
+    def test_cache_budget_and_eviction(self):
+        s = self.own_server("--cache-size", "1056K")
+        names = []
+        for i in range(20):
+            name = "/evict%d.bin" % i
+            self.put(name, content(100000, 200 + i))
+            names.append(name)
+        c = Client(s.port)
+        self.addCleanup(c.close)
+        for _ in range(2):
+            for name in names:
+                self.assertEqual(c.get(name).body, self.files[name], name)
+        fc = [int(m.group(1)) for m in
+              (re.search(r"BPF map file_cache id (\d+)", l) for l in s.log)
+              if m][0]
+        out = subprocess.run(["bpftool", "-j", "map", "dump", "id", str(fc)],
+                             check=True, capture_output=True, text=True)
+        cached = sum(1 for e in json.loads(out.stdout)
+                     if e["formatted"]["key"]["path"].startswith("/evict"))
+        # 1056 KiB holds ten 100 kB responses at most
+        self.assertGreater(cached, 0)
+        self.assertLessEqual(cached, 10)
 
     def test_large_files_through_kernel_sockets(self):
         """Userspace's own big sends pass through the sk_msg program."""

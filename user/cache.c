@@ -59,6 +59,7 @@ struct cache {
 	struct entry entries[FS_CACHE_ENTRIES];
 	uint32_t *free_chunks;
 	uint32_t nfree_chunks;
+	uint32_t nquarantined_chunks;	/* free once their quarantine ends */
 	uint64_t next_order;
 
 	struct watch *watches;
@@ -145,6 +146,7 @@ static void entry_drop(struct cache *c, uint32_t id)
 	if (bpf_map_update_elem(c->kp->cache_entries_fd, &id, &dead, BPF_ANY))
 		log_warn("cache: retiring entry %u: %s", id, strerror(errno));
 	log_debug("Dropped '%s' from the kernel cache", e->file);
+	c->nquarantined_chunks += e->nchunks;
 	e->state = ENTRY_QUARANTINE;
 	e->dropped_ns = now_ns();
 }
@@ -153,6 +155,8 @@ static void entry_reclaim(struct cache *c, struct entry *e)
 {
 	uint32_t i;
 
+	if (e->state == ENTRY_QUARANTINE)
+		c->nquarantined_chunks -= e->nchunks;
 	for (i = 0; i < e->nchunks; i++)
 		c->free_chunks[c->nfree_chunks++] = e->chunks[i];
 	free(e->chunks);
@@ -209,12 +213,14 @@ static int entry_alloc(struct cache *c)
 	}
 }
 
+/* Evicted chunks come back only after their quarantine: evict just enough
+ * for them to cover n, and admit now only if n chunks are free already. */
 static bool chunks_reserve(struct cache *c, uint32_t n)
 {
-	while (c->nfree_chunks < n)
+	while (c->nfree_chunks + c->nquarantined_chunks < n)
 		if (!evict_oldest(c))
 			return false;
-	return true;
+	return c->nfree_chunks >= n;
 }
 
 /* Watches every directory from the root down to dir, so that a rename or
