@@ -110,7 +110,6 @@ struct server {
 	bool kernel;
 	struct cache *cache;
 	struct conn *conns;
-	unsigned nconns;
 	bool accept_armed;
 	bool limit_logged;
 	struct __kernel_timespec tick_ts, wait_ts;
@@ -151,17 +150,15 @@ static struct io_uring_sqe *get_sqe(struct server *s)
 	return sqe;	/* never NULL right after a submit */
 }
 
-static void conn_submit(struct server *s, struct conn *c,
-			struct io_uring_sqe *sqe, enum op op)
+static void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum op op)
 {
 	io_uring_sqe_set_data64(sqe, tag(op, c->id));
 	c->inflight++;
-	(void)s;
 }
 
 /* ---- connections ---------------------------------------------------- */
 
-static void conn_free(struct server *s, struct conn *c)
+static void conn_free(struct conn *c)
 {
 	close(c->fd);
 	if (c->file_fd >= 0)
@@ -173,7 +170,6 @@ static void conn_free(struct server *s, struct conn *c)
 	free(c->in);
 	free(c->out);
 	c->used = false;
-	s->nconns--;
 }
 
 static void conn_close(struct server *s, struct conn *c)
@@ -186,7 +182,7 @@ static void conn_close(struct server *s, struct conn *c)
 	/* wakes whatever the ring still waits for on this socket */
 	shutdown(c->fd, SHUT_RDWR);
 	if (c->inflight == 0)
-		conn_free(s, c);
+		conn_free(c);
 }
 
 static void arm_recv(struct server *s, struct conn *c)
@@ -196,7 +192,7 @@ static void arm_recv(struct server *s, struct conn *c)
 	io_uring_prep_recv(sqe, c->fd, NULL, RECV_BUF_SIZE, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = RECV_GROUP;
-	conn_submit(s, c, sqe, OP_RECV);
+	conn_submit(c, sqe, OP_RECV);
 }
 
 static void send_out(struct server *s, struct conn *c)
@@ -205,7 +201,7 @@ static void send_out(struct server *s, struct conn *c)
 
 	io_uring_prep_send(sqe, c->fd, c->out + c->out_off,
 			   c->out_len - c->out_off, MSG_NOSIGNAL);
-	conn_submit(s, c, sqe, OP_SEND);
+	conn_submit(c, sqe, OP_SEND);
 }
 
 static void splice_in(struct server *s, struct conn *c)
@@ -214,7 +210,7 @@ static void splice_in(struct server *s, struct conn *c)
 	size_t n = c->file_left < PIPE_SIZE ? c->file_left : PIPE_SIZE;
 
 	io_uring_prep_splice(sqe, c->file_fd, c->file_off, c->pipe[1], -1, n, 0);
-	conn_submit(s, c, sqe, OP_SPLICE_IN);
+	conn_submit(c, sqe, OP_SPLICE_IN);
 }
 
 static void splice_out(struct server *s, struct conn *c)
@@ -223,7 +219,7 @@ static void splice_out(struct server *s, struct conn *c)
 
 	io_uring_prep_splice(sqe, c->pipe[0], -1, c->fd, -1, c->pipe_bytes,
 			     SPLICE_F_MOVE);
-	conn_submit(s, c, sqe, OP_SPLICE_OUT);
+	conn_submit(c, sqe, OP_SPLICE_OUT);
 }
 
 /* Request bytes answered that the kernel also counted as passed on. */
@@ -253,7 +249,7 @@ static void respond(struct server *s, struct conn *c)
 		struct io_uring_sqe *sqe = get_sqe(s);
 
 		io_uring_prep_timeout(sqe, &s->wait_ts, 0, 0);
-		conn_submit(s, c, sqe, OP_WAIT_KERNEL);
+		conn_submit(c, sqe, OP_WAIT_KERNEL);
 		return;
 	}
 	/* A response sent in one piece can be declared done right away: a
@@ -702,7 +698,7 @@ static void on_splice_out(struct server *s, struct conn *c, int res)
 		struct io_uring_sqe *sqe = get_sqe(s);
 
 		io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
-		conn_submit(s, c, sqe, OP_POLL_OUT);
+		conn_submit(c, sqe, OP_POLL_OUT);
 		return;
 	}
 	if (res <= 0) {
@@ -745,7 +741,6 @@ static struct conn *conn_new(struct server *s, int fd)
 			    .pipe = { -1, -1 }, .last_active = now_sec() };
 	c->in = malloc(IN_CAP);
 	c->out = malloc(OUT_CAP);
-	s->nconns++;
 	if (!c->in || !c->out) {
 		log_error("out of memory for a connection");
 		conn_close(s, c);
@@ -888,7 +883,7 @@ static void on_completion(struct server *s, struct io_uring_cqe *cqe)
 			io_uring_buf_ring_advance(s->buf_ring, 1);
 		}
 		if (c->inflight == 0)
-			conn_free(s, c);
+			conn_free(c);
 		return;
 	}
 	switch (op) {
@@ -1008,7 +1003,7 @@ static void server_cleanup(struct server *s)
 				kernel_path_del_conn(&s->kp, i,
 						     s->conns[i].cookie);
 			s->conns[i].inflight = 0;
-			conn_free(s, &s->conns[i]);
+			conn_free(&s->conns[i]);
 		}
 	io_uring_queue_exit(&s->ring);
 	cache_free(s->cache);
