@@ -209,30 +209,8 @@ struct copy_ctx {
 	struct sk_msg_md *msg;
 	struct fs_cache_entry *entry;
 	struct fs_clock *clock;
-	__u32 len;
 	int err;
 };
-
-/* Copy n (<= FS_CHUNK_SIZE) bytes of chunk into the message at data. */
-static __always_inline int copy_chunk(struct sk_msg_md *msg,
-				      const struct fs_chunk *chunk, __u32 n)
-{
-	void *data = (void *)(long)msg->data;
-	void *data_end = (void *)(long)msg->data_end;
-	__u32 off;
-
-	for (off = 0; off + 8 <= n && off < FS_CHUNK_SIZE; off += 8) {
-		if (data + off + 8 > data_end)
-			return -1;
-		*(__u64 *)(data + off) = *(const __u64 *)&chunk->data[off];
-	}
-	for (; off < n && off < FS_CHUNK_SIZE; off++) {
-		if (data + off + 1 > data_end)
-			return -1;
-		*(__u8 *)(data + off) = chunk->data[off];
-	}
-	return 0;
-}
 
 /* The cached header block has a placeholder Date: stamp the current one. */
 static __always_inline int stamp_date(struct sk_msg_md *msg, __u32 date_off,
@@ -251,27 +229,33 @@ static __always_inline int stamp_date(struct sk_msg_md *msg, __u32 date_off,
 	return 0;
 }
 
+/* Copies chunk i whole: the message was grown to whole chunks, and the
+ * padding after the response is cut off once all are copied. */
 static long copy_step(__u64 i, void *arg)
 {
 	struct copy_ctx *c = arg;
 	struct fs_cache_entry *e = c->entry;
+	__u32 off = i * FS_CHUNK_SIZE, id;
 	struct fs_chunk *chunk;
-	__u32 off, n, id;
+	void *data, *data_end;
 
 	if (i >= FS_ENTRY_MAX_CHUNKS)
 		goto fail;
-	off = i * FS_CHUNK_SIZE;
-	n = c->len - off;
-	if (n > FS_CHUNK_SIZE)
-		n = FS_CHUNK_SIZE;
 	id = e->chunk[i];
 	chunk = bpf_map_lookup_elem(&cache_chunks, &id);
 	if (!chunk)
 		goto fail;
-	if (bpf_msg_pull_data(c->msg, off, off + n, 0))
+	/* the pushed area is one allocation: this only moves the window */
+	if (bpf_msg_pull_data(c->msg, off, off + FS_CHUNK_SIZE, 0))
 		goto fail;
-	if (copy_chunk(c->msg, chunk, n))
-		goto fail;
+	data = (void *)(long)c->msg->data;
+	data_end = (void *)(long)c->msg->data_end;
+	/* helpers may not write packet memory: 8-byte stores it is */
+	for (off = 0; off < FS_CHUNK_SIZE; off += 8) {
+		if (data + off + 8 > data_end)
+			goto fail;
+		*(__u64 *)(data + off) = *(const __u64 *)&chunk->data[off];
+	}
 	if (i == 0 && stamp_date(c->msg, e->date_off, c->clock))
 		goto fail;
 	return 0;
@@ -301,7 +285,7 @@ int fs_respond(struct sk_msg_md *msg)
 	struct fs_conn_shared *sh;
 	struct fs_pending *p;
 	struct fs_stats *st;
-	__u32 zero = 0, size = msg->size, entry;
+	__u32 zero = 0, size = msg->size, entry, len, nchunks;
 	__u64 *reason;
 
 	if (!tp)
@@ -339,30 +323,27 @@ int fs_respond(struct sk_msg_md *msg)
 		goto to_user;
 	}
 	c.entry = e;
-	c.len = p->head_only ? e->head_len : e->resp_len;
+	len = p->head_only ? e->head_len : e->resp_len;
 	c.clock = bpf_map_lookup_elem(&http_clock, &zero);
-	if (!c.clock || c.len == 0 || c.len > FS_ENTRY_MAX_CHUNKS * FS_CHUNK_SIZE ||
-	    !fits_sndbuf(tp, c.len)) {
+	if (!c.clock || len == 0 || len > FS_ENTRY_MAX_CHUNKS * FS_CHUNK_SIZE ||
+	    !fits_sndbuf(tp, len)) {
 		reason = &st->fallback_resize;
 		goto to_user;
 	}
-	if (c.len > size) {
-		if (bpf_msg_push_data(msg, size, c.len - size, 0)) {
-			reason = &st->fallback_resize;
-			goto to_user;
-		}
-	} else if (c.len < size) {
-		if (bpf_msg_pop_data(msg, c.len, size - c.len, 0)) {
-			reason = &st->fallback_resize;
-			goto to_user;
-		}
+	nchunks = (len + FS_CHUNK_SIZE - 1) / FS_CHUNK_SIZE;
+	/* The response goes in front of the request, in one allocation of
+	 * whole chunks, so every chunk is copied with a single helper call. */
+	if (bpf_msg_push_data(msg, 0, nchunks * FS_CHUNK_SIZE, 0)) {
+		reason = &st->fallback_resize;
+		goto to_user;
 	}
 	/* From here the request bytes are gone: a failed copy can only drop. */
-	bpf_loop((c.len + FS_CHUNK_SIZE - 1) / FS_CHUNK_SIZE, copy_step, &c, 0);
-	if (c.err)
+	bpf_loop(nchunks, copy_step, &c, 0);
+	if (c.err ||
+	    bpf_msg_pop_data(msg, len, nchunks * FS_CHUNK_SIZE - len + size, 0))
 		return SK_DROP;
 	st->kernel_hits++;
-	st->kernel_bytes += c.len;
+	st->kernel_bytes += len;
 	return SK_PASS;
 
 to_user:
