@@ -42,8 +42,8 @@ def content(size, seed):
 
 
 class Server:
-    def __init__(self, docroot, kernel, extra=(), user=None):
-        self.port = free_port()
+    def __init__(self, docroot, kernel, extra=(), user=None, port=None):
+        self.port = port or free_port()
         args = [SERVER, "-p", str(self.port), "-d", docroot, "-v"]
         if user:
             args = ["setpriv", "--reuid=" + user, "--regid=nogroup",
@@ -478,6 +478,18 @@ class Limits:
         self.addCleanup(again.close)
         self.assertEqual(again.get("/a.txt").status, 200)
         self.assertTrue(any("connection limit (2)" in l for l in s.log))
+
+    def test_restart_on_same_port(self):
+        first = self.own_server()
+        c = Client(first.port)
+        self.assertEqual(c.get("/a.txt").status, 200)
+        c.close()
+        first.stop()
+        again = Server(self.root, self.kernel, port=first.port)
+        self.addCleanup(again.stop)
+        c = Client(again.port)
+        self.addCleanup(c.close)
+        self.assertEqual(c.get("/a.txt").status, 200)
 
     def test_slow_header_timeout(self):
         s = self.own_server("--header-timeout", "1")

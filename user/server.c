@@ -997,6 +997,11 @@ static void server_cleanup(struct server *s)
 {
 	unsigned i;
 
+	/* The ring lets go of the listening socket only after we exit: free
+	 * the port now, so that a restart can bind it at once. */
+	if (s->listen_fd >= 0)
+		shutdown(s->listen_fd, SHUT_RDWR);
+
 	for (i = 0; i < s->cfg->max_conns; i++)
 		if (s->conns[i].used) {
 			if (s->conns[i].in_kernel)
