@@ -285,7 +285,7 @@ int fs_respond(struct sk_msg_md *msg)
 	struct fs_conn_shared *sh;
 	struct fs_pending *p;
 	struct fs_stats *st;
-	__u32 zero = 0, size = msg->size, entry, len, nchunks;
+	__u32 zero = 0, size = msg->size, entry, gen, head_only, len, nchunks;
 	__u64 *reason;
 
 	if (!tp)
@@ -309,21 +309,24 @@ int fs_respond(struct sk_msg_md *msg)
 	if (!st)
 		return SK_PASS;
 
+	/* copied first: the slot may be reused once kern_sent has moved on */
 	p = &conn->pending[sh->kern_sent & (FS_PENDING_MAX - 1)];
+	entry = p->entry;
+	gen = p->gen;
+	head_only = p->head_only;
 	__sync_fetch_and_add(&sh->kern_sent, 1);
 	if (sh->user_sent < sh->user_send_target) {
 		/* userspace's previous response is not all in the socket */
 		reason = &st->fallback_busy;
 		goto to_user;
 	}
-	entry = p->entry;
 	e = bpf_map_lookup_elem(&cache_entries, &entry);
-	if (!e || e->gen != p->gen) {
+	if (!e || e->gen != gen) {
 		reason = &st->fallback_stale;
 		goto to_user;
 	}
 	c.entry = e;
-	len = p->head_only ? e->head_len : e->resp_len;
+	len = head_only ? e->head_len : e->resp_len;
 	c.clock = bpf_map_lookup_elem(&http_clock, &zero);
 	if (!c.clock || len == 0 || len > FS_ENTRY_MAX_CHUNKS * FS_CHUNK_SIZE ||
 	    !fits_sndbuf(tp, len)) {
@@ -344,6 +347,8 @@ int fs_respond(struct sk_msg_md *msg)
 		return SK_DROP;
 	st->kernel_hits++;
 	st->kernel_bytes += len;
+	st->kernel_head_hits += head_only;
+	st->kernel_rx_bytes += size;
 	return SK_PASS;
 
 to_user:

@@ -113,6 +113,8 @@ struct fs_conn {
 struct fs_stats {
 	__u64 kernel_hits;		/* responses built in the kernel */
 	__u64 kernel_bytes;		/* response bytes built in the kernel */
+	__u64 kernel_head_hits;		/* of kernel_hits, HEAD requests */
+	__u64 kernel_rx_bytes;		/* request bytes of kernel_hits */
 	__u64 user_requests;		/* messages passed to userspace */
 	__u64 user_bytes;		/* request bytes passed to userspace */
 	/* Why a message went to userspace (user_requests, by reason). */

@@ -339,6 +339,19 @@ class Common:
             self.assertEqual(r.headers["connection"], "close")
             self.assertTrue(g.closed_by_server())
 
+    def test_connection_per_request(self):
+        for i in range(300):
+            c = Client(self.server.port, settle=False)
+            try:
+                c.send(request("/a.txt" if i % 2 else "/b%2etxt",
+                               headers=["Connection: close"]))
+                r = c.read()
+                self.assertEqual(r.body, self.files["/a.txt" if i % 2
+                                                    else "/b.txt"], i)
+                self.assertTrue(c.closed_by_server(), i)
+            finally:
+                c.close()
+
     def test_http10_closes(self):
         c = self.client()
         c.send(request("/a.txt", version="HTTP/1.0"))
@@ -499,13 +512,106 @@ class Limits:
         slow.sock.settimeout(5)
         start = time.monotonic()
         self.assertTrue(slow.closed_by_server())
+        # closed by the timeout, not at once
+        self.assertGreater(time.monotonic() - start, 0.8)
         self.assertLess(time.monotonic() - start, 4)
         fast = Client(s.port)
         self.addCleanup(fast.close)
         self.assertEqual(fast.get("/a.txt").status, 200)
 
 
-class UserspaceTests(Limits, Common, Base):
+def parse_metrics(text):
+    """Prometheus text format, checked as it is parsed: every sample belongs
+    to the family declared just before it, counters end in _total, and no
+    family appears twice."""
+    samples, families, current = {}, set(), None
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            assert name not in families, "family twice: " + name
+            assert kind in ("counter", "gauge"), line
+            assert (kind == "counter") == name.endswith("_total"), line
+            families.add(name)
+            current = name
+            continue
+        m = re.match(r'^([a-z_]+)(\{[^}]*\})? (\d+)$', line)
+        assert m, "bad sample line: " + line
+        assert m.group(1) == current, "sample outside its family: " + line
+        samples[m.group(1) + (m.group(2) or "")] = int(m.group(3))
+    return samples
+
+
+class Observability:
+    def metrics(self, port=None):
+        c = Client(port or self.server.port, settle=False)
+        try:
+            r = c.get("/metrics")
+        finally:
+            c.close()
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.headers["content-type"].startswith("text/plain"))
+        return parse_metrics(r.body.decode())
+
+    def test_metrics_count_both_paths(self):
+        before = self.metrics()
+        c = self.client()
+        for _ in range(3):
+            self.assertEqual(c.get("/a.txt").status, 200)
+        self.assertEqual(c.get("/missing-file").status, 404)
+        after = self.metrics()
+        kernel = after["fileserver_kernel_responses_total"] - \
+            before["fileserver_kernel_responses_total"]
+        user = after["fileserver_user_responses_total"] - \
+            before["fileserver_user_responses_total"]
+        if self.kernel:
+            # /a.txt is cached at start-up: all three are kernel hits
+            self.assertEqual(kernel, 3)
+            self.assertEqual(self.server.stats()["kernel_hits"],
+                             after["fileserver_kernel_responses_total"])
+            self.assertGreater(after["fileserver_cache_entries"], 0)
+        else:
+            self.assertEqual(kernel, 0)
+        # misses of /a.txt, the 404, and the /metrics that measured "before"
+        self.assertEqual(user, (3 - kernel) + 1 + 1)
+        key = 'fileserver_requests_total{path="userspace",method="GET",code="4xx"}'
+        self.assertEqual(after[key] - before.get(key, 0), 1)
+        self.assertIn('fileserver_build_info{version="0.1.0",kernel_path="%s"}'
+                      % ("on" if self.kernel else "off"), after)
+        self.assertGreaterEqual(after["fileserver_connections_active"], 1)
+
+    def test_metrics_port_and_access_log(self):
+        log = os.path.join(self.tmp, "access.log")
+        mport = free_port()
+        s = self.own_server("--metrics-port", str(mport), "--access-log", log)
+        c = Client(s.port)
+        self.addCleanup(c.close)
+        self.assertEqual(c.get("/metrics").status, 404)   # a file path here
+        ua = 'evil "agent"\xe9'
+        # percent-encoded: always answered by userspace, so always logged
+        r = c.get("/b%2etxt", headers=["User-Agent: " + ua,
+                                       "Referer: http://ref.example/"])
+        self.assertEqual(r.status, 200)
+        self.assertEqual(c.get("/b.txt").status, 200)
+        m = self.metrics(mport)
+        self.assertGreaterEqual(
+            m['fileserver_requests_total{path="userspace",method="GET",code="2xx"}'], 1)
+        s.stop()
+        with open(log) as f:
+            lines = f.read().splitlines()
+        pattern = (r'^127\.0\.0\.1 - - \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d '
+                   r'[+-]\d{4}\] "GET /b%%2etxt HTTP/1\.1" 200 %d '
+                   r'"http://ref\.example/" "evil \\x22agent\\x22\\xE9"$'
+                   % len(self.files["/b.txt"]))
+        self.assertTrue(any(re.match(pattern, l) for l in lines), lines)
+        self.assertTrue(any('"GET /metrics HTTP/1.1" 404 ' in l for l in lines))
+        plain = [l for l in lines if '"GET /b.txt ' in l]
+        # a kernel hit never reaches userspace, so it is not logged
+        self.assertEqual(len(plain), 0 if self.kernel else 1, lines)
+
+
+class UserspaceTests(Observability, Limits, Common, Base):
     kernel = False
 
     def test_no_kernel_path(self):
@@ -562,7 +668,7 @@ class UserspaceTests(Limits, Common, Base):
         self.assertIn("kernel cache disabled", p.stderr.read())
 
 
-class KernelTests(Limits, Common, Base):
+class KernelTests(Observability, Limits, Common, Base):
     kernel = True
 
     def test_bpf_refused_falls_back_once(self):
@@ -588,6 +694,25 @@ class KernelTests(Limits, Common, Base):
         self.assertEqual(after["user_requests"], before["user_requests"])
         self.assertGreater(after["kernel_bytes"],
                            before["kernel_bytes"] + 100000)
+
+    def test_first_request_of_a_connection_is_a_kernel_hit(self):
+        """A burst of new connections, each sending its request at once:
+        many requests are queued before their socket joins the sockhash,
+        and the parser must still see them (none may stall)."""
+        before = self.server.stats()
+        for _ in range(5):
+            clients = [Client(self.server.port, settle=False)
+                       for _ in range(50)]
+            try:
+                for c in clients:
+                    c.send(request("/a.txt"))
+                for c in clients:
+                    self.assertEqual(c.read().body, self.files["/a.txt"])
+            finally:
+                for c in clients:
+                    c.close()
+        after = self.server.stats()
+        self.assertEqual(after["kernel_hits"] - before["kernel_hits"], 250)
 
     def test_alternating_uses_both_paths(self):
         before = self.server.stats()

@@ -5,9 +5,14 @@ set -eu
 
 packages="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool liburing-dev \
 check meson ninja-build pkg-config iproute2 curl python3"
-if [ "${1:-}" = "--bench" ]; then
-	packages="$packages wrk nginx linux-perf"
-fi
+for opt in "$@"; do
+	case "$opt" in
+	--bench) packages="$packages wrk nginx linux-perf gnuplot-nox" ;;
+	--browser) packages="$packages chromium" ;;
+	*) echo "install-deps: unknown option '$opt' (--bench, --browser)" >&2
+	   exit 2 ;;
+	esac
+done
 
 missing=""
 for p in $packages; do

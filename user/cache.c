@@ -17,6 +17,7 @@
 #include "http_classify.h"
 #include "kernel_path.h"
 #include "log.h"
+#include "metrics.h"
 
 /*
  * A dropped entry may still be in the middle of being copied by the sk_msg
@@ -64,6 +65,8 @@ struct cache {
 
 	struct watch *watches;
 	size_t nwatches;
+
+	uint64_t admissions, evictions, invalidations;
 };
 
 static uint64_t now_ns(void)
@@ -196,6 +199,7 @@ static bool evict_oldest(struct cache *c)
 	if (best == UINT64_MAX)
 		return false;
 	entry_drop(c, victim);
+	c->evictions++;
 	return true;
 }
 
@@ -407,12 +411,14 @@ bool cache_admit(struct cache *c, const char *key, const char *file)
 	}
 	e->state = ENTRY_LIVE;
 	e->order = c->next_order++;
+	c->admissions++;
 	log_debug("Cached file '%s' in kernel", key);
 	return true;
 }
 
 static struct cache *preload_cache;
 static uint64_t preload_max;
+static const char *preload_reserved;
 
 static int preload_one(const char *path, const struct stat *st, int type,
 		       struct FTW *ftw)
@@ -423,7 +429,8 @@ static int preload_one(const char *path, const struct stat *st, int type,
 
 	(void)ftw;
 	if (type != FTW_F || !S_ISREG(st->st_mode) ||
-	    (uint64_t)st->st_size > preload_max)
+	    (uint64_t)st->st_size > preload_max ||
+	    (preload_reserved && strcmp(rel, preload_reserved) == 0))
 		return 0;
 	cache_admit(preload_cache, rel, rel);
 	/* A directory's index is also what "/dir/" answers with. */
@@ -437,9 +444,10 @@ static int preload_one(const char *path, const struct stat *st, int type,
 	return 0;
 }
 
-void cache_preload(struct cache *c, uint64_t max_size)
+void cache_preload(struct cache *c, uint64_t max_size, const char *reserved)
 {
 	preload_cache = c;
+	preload_reserved = reserved;
 	preload_max = max_size < c->max_file ? max_size : c->max_file;
 	if (nftw(c->root_path, preload_one, 16, FTW_PHYS | FTW_MOUNT))
 		log_warn("cache: scanning '%s': %s", c->root_path,
@@ -474,8 +482,10 @@ static void invalidate(struct cache *c, const char *path)
 
 	for (i = 0; i < FS_CACHE_ENTRIES; i++)
 		if (c->entries[i].state == ENTRY_LIVE &&
-		    path_within(c->entries[i].file, path))
+		    path_within(c->entries[i].file, path)) {
 			entry_drop(c, i);
+			c->invalidations++;
+		}
 }
 
 /* Watches of directories that were renamed or removed name stale paths. */
@@ -533,4 +543,21 @@ void cache_handle_events(struct cache *c, const char *buf, size_t len)
 		handle_event(c, ev);
 		off += sizeof(*ev) + ev->len;
 	}
+}
+
+void cache_get_stats(const struct cache *c, struct cache_stats *out)
+{
+	size_t i;
+
+	*out = (struct cache_stats){
+		.admissions = c->admissions,
+		.evictions = c->evictions,
+		.invalidations = c->invalidations,
+	};
+	for (i = 0; i < FS_CACHE_ENTRIES; i++)
+		if (c->entries[i].state == ENTRY_LIVE) {
+			out->entries++;
+			out->bytes += (uint64_t)c->entries[i].nchunks *
+				      FS_CHUNK_SIZE;
+		}
 }

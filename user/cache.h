@@ -14,6 +14,7 @@
 
 struct kernel_path;
 struct cache;
+struct cache_stats;
 
 /* root_path and root_fd name the document root. Returns NULL on failure,
  * with the reason logged. */
@@ -26,8 +27,9 @@ void cache_free(struct cache *c);
  * symlink, too large, or changing while read are not cached. */
 bool cache_admit(struct cache *c, const char *key, const char *file);
 
-/* Caches the small files of the document root, as a start. */
-void cache_preload(struct cache *c, uint64_t max_size);
+/* Caches the small files of the document root, as a start; a file whose
+ * key is reserved (answered by the server itself) is skipped. */
+void cache_preload(struct cache *c, uint64_t max_size, const char *reserved);
 
 /* The fd to read inotify events from, and what to do with them. */
 int cache_event_fd(const struct cache *c);
@@ -35,5 +37,7 @@ void cache_handle_events(struct cache *c, const char *buf, size_t len);
 
 /* Once a second: chunks of dropped entries become reusable. */
 void cache_tick(struct cache *c);
+
+void cache_get_stats(const struct cache *c, struct cache_stats *out);
 
 #endif /* CACHE_H */

@@ -146,17 +146,6 @@ void kernel_path_del_conn(struct kernel_path *kp, uint32_t slot,
 	__atomic_store_n(&kp->shared[slot].cookie, 0, __ATOMIC_RELEASE);
 }
 
-void kernel_path_user_only(struct kernel_path *kp, uint64_t cookie)
-{
-	struct fs_conn conn;
-
-	if (bpf_map_lookup_elem(kp->conn_store_fd, &cookie, &conn))
-		return;
-	conn.user_only = 1;
-	if (bpf_map_update_elem(kp->conn_store_fd, &cookie, &conn, BPF_EXIST))
-		log_warn("conn_store: %s", strerror(errno));
-}
-
 void kernel_path_set_clock(struct kernel_path *kp, const char *date)
 {
 	struct fs_clock clock = {};
@@ -164,4 +153,28 @@ void kernel_path_set_clock(struct kernel_path *kp, const char *date)
 
 	memcpy(clock.date, date, FS_DATE_LEN);
 	bpf_map_update_elem(kp->http_clock_fd, &zero, &clock, BPF_ANY);
+}
+
+int kernel_path_read_stats(const struct kernel_path *kp, struct fs_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *sum = (__u64 *)out;
+	struct fs_stats *percpu;
+	__u32 zero = 0;
+	size_t i, f;
+	int err = 0;
+
+	if (ncpu < 0)
+		return ncpu;
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(kp->stats_fd, &zero, percpu))
+		err = -errno;
+	for (i = 0; !err && i < (size_t)ncpu; i++)
+		for (f = 0; f < sizeof(*out) / sizeof(__u64); f++)
+			sum[f] += ((__u64 *)&percpu[i])[f];
+	free(percpu);
+	return err;
 }

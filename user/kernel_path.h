@@ -41,9 +41,6 @@ int kernel_path_add_conn(struct kernel_path *kp, int fd, uint32_t slot,
 void kernel_path_del_conn(struct kernel_path *kp, uint32_t slot,
 			  uint64_t cookie);
 
-/* Leaves every request of the connection to userspace from now on. */
-void kernel_path_user_only(struct kernel_path *kp, uint64_t cookie);
-
 /* Userspace may send on the connection: no kernel response is queued ahead. */
 static inline bool kernel_path_may_send(const struct kernel_path *kp,
 					uint32_t slot)
@@ -76,5 +73,8 @@ static inline uint32_t kernel_path_activity(const struct kernel_path *kp,
 }
 
 void kernel_path_set_clock(struct kernel_path *kp, const char *date);
+
+/* Sums the per-CPU stats map. Returns 0 or -errno. */
+int kernel_path_read_stats(const struct kernel_path *kp, struct fs_stats *out);
 
 #endif /* KERNEL_PATH_H */

@@ -20,6 +20,8 @@ enum {
 	OPT_MAX_CONNS,
 	OPT_HEADER_TIMEOUT,
 	OPT_IDLE_TIMEOUT,
+	OPT_METRICS_PORT,
+	OPT_ACCESS_LOG,
 };
 
 static const struct option long_options[] = {
@@ -33,6 +35,8 @@ static const struct option long_options[] = {
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNS },
 	{ "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "metrics-port", required_argument, NULL, OPT_METRICS_PORT },
+	{ "access-log", required_argument, NULL, OPT_ACCESS_LOG },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -55,6 +59,10 @@ static void usage(FILE *out)
 "      --max-connections N    concurrent connections (default 10000)\n"
 "      --header-timeout SECS  time to receive a request head (default 10)\n"
 "      --idle-timeout SECS    keep-alive idle time (default 75)\n"
+"      --metrics-port PORT    serve Prometheus metrics on PORT instead of\n"
+"                             /metrics on the main port\n"
+"      --access-log FILE      log requests userspace answers, nginx combined\n"
+"                             format (\"-\": stderr; default off)\n"
 "  -v, --verbose              log start-up details, e.g. cached files\n"
 "  -h, --help                 show this help and exit\n"
 "\n"
@@ -224,6 +232,14 @@ int main(int argc, char **argv)
 		case OPT_IDLE_TIMEOUT:
 			if (!parse_seconds(optarg, &cfg.idle_timeout))
 				return bad_value("idle timeout (1-3600 s)", optarg);
+			break;
+		case OPT_METRICS_PORT:
+			if (!parse_uint(optarg, 65535, &v) || v == 0)
+				return bad_value("metrics port", optarg);
+			cfg.metrics_port = v;
+			break;
+		case OPT_ACCESS_LOG:
+			cfg.access_log = optarg;
 			break;
 		case 'h':
 			usage(stdout);

@@ -13,14 +13,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
-#include <linux/sockios.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -35,6 +33,8 @@
 #include "http_response.h"
 #include "kernel_path.h"
 #include "log.h"
+#include "access_log.h"
+#include "metrics.h"
 #include "server.h"
 
 #define RING_ENTRIES	1024
@@ -49,9 +49,13 @@
 #define PIPE_SIZE	(256 * 1024)
 /* Files up to this size are cached at start-up. */
 #define PRELOAD_MAX	(64 * 1024)
+#define METRICS_PATH	"/metrics"
 #define INOTIFY_BUF	(64 * 1024)
 /* Send buffer of kernel-path sockets: the largest cached response, twice */
 #define KERNEL_SNDBUF	(FS_ENTRY_MAX_CHUNKS * FS_CHUNK_SIZE * 2)
+
+/* Listening sockets, by index. */
+enum listener { LISTEN_MAIN, LISTEN_METRICS, LISTENERS };
 
 enum op {
 	OP_ACCEPT = 1,
@@ -61,6 +65,7 @@ enum op {
 	OP_SPLICE_OUT,		/* pipe -> socket */
 	OP_WAIT_KERNEL,		/* a kernel response is still queued ahead */
 	OP_POLL_OUT,		/* room in the socket for the next splice */
+	OP_RECV_RETRY,		/* recv found nothing the kernel path had ready */
 	OP_TICK,
 	OP_INOTIFY,
 };
@@ -72,6 +77,11 @@ struct conn {
 	bool busy;		/* a response is being sent */
 	bool close_after;
 	bool done_published;	/* the kernel path knows this one is answered */
+	bool metrics_only;	/* accepted on the metrics port */
+	enum metrics_method method;	/* of the request being answered */
+	int status;
+	size_t head_bytes;	/* of the response being sent */
+	uint64_t resp_bytes;	/* sent of it so far */
 	int fd;
 	uint32_t id;		/* also the conn_shared slot */
 	unsigned inflight;	/* ring operations not yet completed */
@@ -89,14 +99,12 @@ struct conn {
 	int pipe[2];
 	size_t pipe_bytes;
 
-	/* Request bytes answered so far, and those userspace read before the
-	 * socket joined sock_hash (the kernel never counted those). */
-	uint64_t done_bytes, early_bytes;
 	uint64_t req_bytes;	/* of the request being answered */
 
 	uint64_t last_active;	/* seconds, monotonic */
 	uint64_t head_start;	/* first byte of an incomplete head, or 0 */
 	uint32_t kernel_activity;
+	struct access_entry *log;	/* with --access-log */
 };
 
 struct server {
@@ -104,15 +112,18 @@ struct server {
 	struct io_uring ring;
 	struct io_uring_buf_ring *buf_ring;
 	char *bufs;
-	int listen_fd;
+	int listen_fd[LISTENERS];
+	bool accept_armed[LISTENERS];
 	int root_fd;
 	struct kernel_path kp;
 	bool kernel;
 	struct cache *cache;
 	struct conn *conns;
-	bool accept_armed;
 	bool limit_logged;
-	struct __kernel_timespec tick_ts, wait_ts;
+	struct user_metrics metrics;
+	time_t start_time;
+	struct access_log *access_log;
+	struct __kernel_timespec tick_ts, wait_ts, retry_ts;
 	char inotify_buf[INOTIFY_BUF];
 	char date[HTTP_DATE_LEN + 1];
 	time_t date_sec;
@@ -169,6 +180,7 @@ static void conn_free(struct conn *c)
 	}
 	free(c->in);
 	free(c->out);
+	free(c->log);
 	c->used = false;
 }
 
@@ -177,6 +189,7 @@ static void conn_close(struct server *s, struct conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	s->metrics.conns_active--;
 	if (c->in_kernel)
 		kernel_path_del_conn(&s->kp, c->id, c->cookie);
 	/* wakes whatever the ring still waits for on this socket */
@@ -222,24 +235,14 @@ static void splice_out(struct server *s, struct conn *c)
 	conn_submit(c, sqe, OP_SPLICE_OUT);
 }
 
-/* Request bytes answered that the kernel also counted as passed on. */
-static uint64_t counted_done(const struct conn *c)
-{
-	return c->done_bytes > c->early_bytes ? c->done_bytes - c->early_bytes : 0;
-}
-
 /* Tells the kernel path the current request is answered once send_bytes
  * more bytes of ours are in the socket, so that it may answer the next
  * one itself. */
 static void publish_done(struct server *s, struct conn *c, uint64_t send_bytes)
 {
-	uint64_t before = counted_done(c);
-
 	c->done_published = true;
-	c->done_bytes += c->req_bytes;
 	if (c->in_kernel)
-		kernel_path_user_done(&s->kp, c->id, counted_done(c) - before,
-				      send_bytes);
+		kernel_path_user_done(&s->kp, c->id, c->req_bytes, send_bytes);
 }
 
 /* Sends the prepared response, unless a kernel response must go first. */
@@ -276,6 +279,12 @@ static void conn_process(struct server *s, struct conn *c);
 static void response_done(struct server *s, struct conn *c)
 {
 	c->busy = false;
+	metrics_count_response(&s->metrics, c->method, c->status);
+	if (c->log) {
+		c->log->status = c->status;
+		c->log->body_bytes = c->resp_bytes - c->head_bytes;
+		access_log_write(s->access_log, c->log, s->date_sec);
+	}
 	if (!c->done_published)
 		publish_done(s, c, 0);
 	c->done_published = false;
@@ -298,7 +307,9 @@ static bool put_head(struct server *s, struct conn *c, struct http_head *h)
 	refresh_date(s);
 	h->date = s->date_sec;
 	h->keep_alive = !c->close_after;
-	c->out_len = http_head_build(c->out, OUT_CAP, h, NULL);
+	c->status = h->status;
+	c->resp_bytes = 0;
+	c->out_len = c->head_bytes = http_head_build(c->out, OUT_CAP, h, NULL);
 	c->out_off = 0;
 	return c->out_len > 0;
 }
@@ -562,16 +573,94 @@ static void respond_file(struct server *s, struct conn *c,
 	respond(s, c);
 }
 
+/* Length of the first line of buf (not NUL-terminated). */
+static size_t line_len(const char *buf, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && buf[i] != '\r' && buf[i] != '\n')
+		i++;
+	return i;
+}
+
+/* What the access log keeps of a request; the request itself is gone by
+ * the time its response is. req is NULL for a request that did not parse. */
+static void note_request(struct conn *c, const struct http_request *req)
+{
+	size_t head = req ? req->head_len : c->in_len;
+
+	access_copy(c->log->request, sizeof(c->log->request), c->in,
+		    line_len(c->in, head));
+	access_copy(c->log->referer, sizeof(c->log->referer),
+		    req && req->referer ? req->referer : "",
+		    req && req->referer ? req->referer_len : 0);
+	access_copy(c->log->user_agent, sizeof(c->log->user_agent),
+		    req && req->user_agent ? req->user_agent : "",
+		    req && req->user_agent ? req->user_agent_len : 0);
+}
+
+static bool is_metrics_request(const struct server *s, const struct conn *c,
+			       const struct http_request *req)
+{
+	if (c->metrics_only)
+		return true;
+	return s->listen_fd[LISTEN_METRICS] < 0 &&
+	       req->path_len == strlen(METRICS_PATH) &&
+	       memcmp(req->path, METRICS_PATH, req->path_len) == 0;
+}
+
+/* Prometheus text exposition: never cached, always fresh. */
+static void respond_metrics(struct server *s, struct conn *c, bool head_only)
+{
+	struct http_head h = {
+		.status = 200,
+		.content_type = "text/plain; version=0.0.4; charset=utf-8",
+		.last_modified = -1,
+	};
+	struct fs_stats kstats;
+	struct cache_stats cstats;
+	bool kernel = s->kernel && kernel_path_read_stats(&s->kp, &kstats) == 0;
+	char *body = c->out + OUT_CAP / 2;
+	size_t len;
+
+	if (s->cache)
+		cache_get_stats(s->cache, &cstats);
+	len = metrics_render(body, OUT_CAP / 2, &s->metrics,
+			     kernel ? &kstats : NULL, s->cache ? &cstats : NULL,
+			     s->start_time);
+	if (len == 0) {
+		respond_error(s, c, 500, head_only, NULL);
+		return;
+	}
+	h.content_length = len;
+	if (!put_head(s, c, &h) || c->out_len > OUT_CAP / 2) {
+		conn_close(s, c);
+		return;
+	}
+	if (!head_only) {
+		memmove(c->out + c->out_len, body, len);
+		c->out_len += len;
+	}
+	respond(s, c);
+}
+
 static void handle_request(struct server *s, struct conn *c,
 			   const struct http_request *req)
 {
 	bool head_only = req->method == HTTP_HEAD;
 
 	c->close_after = !req->keep_alive;
+	c->method = req->method == HTTP_GET ? METRICS_GET :
+		    head_only ? METRICS_HEAD : METRICS_OTHER;
+	if (c->log)
+		note_request(c, req);
 	switch (req->method) {
 	case HTTP_GET:
 	case HTTP_HEAD:
-		respond_file(s, c, req);
+		if (is_metrics_request(s, c, req))
+			respond_metrics(s, c, head_only);
+		else
+			respond_file(s, c, req);
 		break;
 	case HTTP_OTHER:
 		respond_error(s, c, 501, false, NULL);
@@ -613,6 +702,9 @@ static void conn_process(struct server *s, struct conn *c)
 		arm_recv(s, c);
 		return;
 	case HTTP_PARSE_ERROR:
+		c->method = METRICS_OTHER;
+		if (c->log)
+			note_request(c, NULL);
 		c->busy = true;
 		c->req_bytes = c->in_len;
 		c->in_len = 0;
@@ -635,11 +727,31 @@ static void conn_process(struct server *s, struct conn *c)
 
 /* ---- completions ---------------------------------------------------- */
 
+/* Makes TCP signal the bytes already queued on the socket, so that the
+ * stream parser looks at them now rather than when more arrive. */
+static void kick_parser(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+}
+
 static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 {
 	if (cqe->res == -ENOBUFS) {
 		/* every buffer is out: they come back within this batch */
 		arm_recv(s, c);
+		return;
+	}
+	if (cqe->res == -EAGAIN && c->in_kernel) {
+		/* TCP said readable, but the bytes still sit with the stream
+		 * parser (a partial head, or data it has not looked at):
+		 * nudge it and look again shortly instead of spinning. */
+		struct io_uring_sqe *sqe = get_sqe(s);
+
+		kick_parser(c->fd);
+		io_uring_prep_timeout(sqe, &s->retry_ts, 0, 0);
+		conn_submit(c, sqe, OP_RECV_RETRY);
 		return;
 	}
 	if (cqe->res <= 0) {
@@ -655,6 +767,7 @@ static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 			n = IN_CAP - c->in_len;
 		memcpy(c->in + c->in_len, buf, n);
 		c->in_len += n;
+		s->metrics.rx_bytes += n;
 		io_uring_buf_ring_add(s->buf_ring, buf, RECV_BUF_SIZE, bid,
 				      io_uring_buf_ring_mask(RECV_BUFS), 0);
 		io_uring_buf_ring_advance(s->buf_ring, 1);
@@ -670,6 +783,8 @@ static void on_send(struct server *s, struct conn *c, int res)
 		return;
 	}
 	c->last_active = now_sec();
+	s->metrics.tx_bytes += res;
+	c->resp_bytes += res;
 	c->out_off += res;
 	if (c->out_off < c->out_len)
 		send_out(s, c);
@@ -706,6 +821,8 @@ static void on_splice_out(struct server *s, struct conn *c, int res)
 		return;
 	}
 	c->last_active = now_sec();
+	s->metrics.tx_bytes += res;
+	c->resp_bytes += res;
 	c->pipe_bytes -= res;
 	if (c->pipe_bytes)
 		splice_out(s, c);
@@ -715,13 +832,12 @@ static void on_splice_out(struct server *s, struct conn *c, int res)
 		response_done(s, c);
 }
 
-static struct conn *conn_new(struct server *s, int fd)
+static struct conn *conn_new(struct server *s, int fd, bool metrics_only)
 {
 	struct conn *c = NULL;
 	unsigned i;
-	int one = 1, queued = 0, sndbuf = KERNEL_SNDBUF;
+	int one = 1, sndbuf = KERNEL_SNDBUF;
 	struct timeval head_timeout = { .tv_sec = s->cfg->header_timeout };
-	ssize_t n;
 
 	for (i = 0; i < s->cfg->max_conns; i++)
 		if (!s->conns[i].used) {
@@ -738,27 +854,30 @@ static struct conn *conn_new(struct server *s, int fd)
 	}
 	s->limit_logged = false;
 	*c = (struct conn){ .used = true, .fd = fd, .id = i, .file_fd = -1,
-			    .pipe = { -1, -1 }, .last_active = now_sec() };
+			    .pipe = { -1, -1 }, .last_active = now_sec(),
+			    .metrics_only = metrics_only };
+	s->metrics.conns_opened++;
+	s->metrics.conns_active++;
 	c->in = malloc(IN_CAP);
 	c->out = malloc(OUT_CAP);
-	if (!c->in || !c->out) {
+	if (s->access_log)
+		c->log = calloc(1, sizeof(*c->log));
+	if (!c->in || !c->out || (s->access_log && !c->log)) {
 		log_error("out of memory for a connection");
 		conn_close(s, c);
 		return NULL;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (!s->kernel)
+	if (c->log) {
+		struct sockaddr_in peer;
+		socklen_t len = sizeof(peer);
+
+		if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0)
+			c->log->peer = peer.sin_addr;
+	}
+	if (!s->kernel || metrics_only)
 		return c;
 
-	/* Bytes that arrived before the socket joins sock_hash never pass the
-	 * kernel path: take them now, and tell the counters about them. */
-	n = recv(fd, c->in, IN_CAP, MSG_DONTWAIT);
-	if (n == 0) {
-		conn_close(s, c);
-		return NULL;
-	}
-	if (n > 0)
-		c->in_len = c->early_bytes = n;
 	/* A cached response is pushed in one go or not at all: give it room
 	 * (memory is charged only for what is really queued). Plain
 	 * SO_SNDBUF would be capped by net.core.wmem_max, below autotuning. */
@@ -769,36 +888,37 @@ static struct conn *conn_new(struct server *s, int fd)
 		   sizeof(head_timeout));
 	if (kernel_path_add_conn(&s->kp, fd, c->id, &c->cookie) == 0) {
 		c->in_kernel = true;
-		/* Bytes that slipped in between could be read around the
-		 * parser; such a rare connection is left to userspace. */
-		if (ioctl(fd, SIOCINQ, &queued) == 0 && queued > 0)
-			kernel_path_user_only(&s->kp, c->cookie);
+		/* The request usually arrived before the socket joined
+		 * sock_hash, and the parser only looks at data when more
+		 * comes in. */
+		kick_parser(fd);
 	}
 	return c;
 }
 
-static void arm_accept(struct server *s)
+static void arm_accept(struct server *s, enum listener l)
 {
 	struct io_uring_sqe *sqe = get_sqe(s);
 
-	io_uring_prep_multishot_accept(sqe, s->listen_fd, NULL, NULL,
+	io_uring_prep_multishot_accept(sqe, s->listen_fd[l], NULL, NULL,
 				       SOCK_CLOEXEC | SOCK_NONBLOCK);
-	io_uring_sqe_set_data64(sqe, tag(OP_ACCEPT, 0));
-	s->accept_armed = true;
+	io_uring_sqe_set_data64(sqe, tag(OP_ACCEPT, l));
+	s->accept_armed[l] = true;
 }
 
 static void on_accept(struct server *s, struct io_uring_cqe *cqe)
 {
+	enum listener l = (uint32_t)cqe->user_data;
 	struct conn *c;
 
 	if (!(cqe->flags & IORING_CQE_F_MORE))
-		s->accept_armed = false;
+		s->accept_armed[l] = false;
 	if (cqe->res < 0) {
 		if (cqe->res != -ECANCELED)
 			log_warn("accept: %s", strerror(-cqe->res));
 		return;
 	}
-	c = conn_new(s, cqe->res);
+	c = conn_new(s, cqe->res, l == LISTEN_METRICS);
 	if (c)
 		conn_process(s, c);
 }
@@ -820,6 +940,8 @@ static void on_tick(struct server *s)
 	refresh_date(s);
 	if (s->cache)
 		cache_tick(s->cache);
+	if (s->access_log)
+		access_log_flush(s->access_log);
 	for (i = 0; i < s->cfg->max_conns; i++) {
 		struct conn *c = &s->conns[i];
 
@@ -905,6 +1027,9 @@ static void on_completion(struct server *s, struct io_uring_cqe *cqe)
 	case OP_POLL_OUT:
 		splice_out(s, c);
 		break;
+	case OP_RECV_RETRY:
+		arm_recv(s, c);
+		break;
 	default:
 		break;
 	}
@@ -912,11 +1037,11 @@ static void on_completion(struct server *s, struct io_uring_cqe *cqe)
 
 /* ---- set-up --------------------------------------------------------- */
 
-static int listen_on(const struct server_config *cfg)
+static int listen_on(const struct server_config *cfg, uint16_t port)
 {
 	struct sockaddr_in addr = {
 		.sin_family = AF_INET,
-		.sin_port = htons(cfg->port),
+		.sin_port = htons(port),
 		.sin_addr = cfg->bind_addr,
 	};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
@@ -928,8 +1053,7 @@ static int listen_on(const struct server_config *cfg)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
 	    listen(fd, 4096)) {
-		log_error("listening on port %u: %s", cfg->port,
-			  strerror(errno));
+		log_error("listening on port %u: %s", port, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -987,7 +1111,9 @@ static void setup_kernel_path(struct server *s)
 		s->kernel = false;
 		return;
 	}
-	cache_preload(s->cache, PRELOAD_MAX);
+	cache_preload(s->cache, PRELOAD_MAX,
+		      cfg->metrics_port && cfg->metrics_port != cfg->port ?
+		      NULL : METRICS_PATH);
 	log_info("eBPF kernel path on: %llu MiB cache, files up to %llu KiB",
 		 (unsigned long long)cfg->cache_size >> 20,
 		 (unsigned long long)cfg->cache_max_file >> 10);
@@ -999,8 +1125,9 @@ static void server_cleanup(struct server *s)
 
 	/* The ring lets go of the listening socket only after we exit: free
 	 * the port now, so that a restart can bind it at once. */
-	if (s->listen_fd >= 0)
-		shutdown(s->listen_fd, SHUT_RDWR);
+	for (i = 0; i < LISTENERS; i++)
+		if (s->listen_fd[i] >= 0)
+			shutdown(s->listen_fd[i], SHUT_RDWR);
 
 	for (i = 0; i < s->cfg->max_conns; i++)
 		if (s->conns[i].used) {
@@ -1020,17 +1147,21 @@ static void server_cleanup(struct server *s)
 		munmap(s->buf_ring, RECV_BUFS * sizeof(struct io_uring_buf));
 	if (s->root_fd >= 0)
 		close(s->root_fd);
-	if (s->listen_fd >= 0)
-		close(s->listen_fd);
+	for (i = 0; i < LISTENERS; i++)
+		if (s->listen_fd[i] >= 0)
+			close(s->listen_fd[i]);
+	access_log_close(s->access_log);
 }
 
 int server_run(const struct server_config *cfg)
 {
-	struct server s = { .cfg = cfg, .listen_fd = -1, .root_fd = -1,
+	struct server s = { .cfg = cfg, .listen_fd = { -1, -1 }, .root_fd = -1,
 			    .tick_ts = { .tv_sec = 1 },
-			    .wait_ts = { .tv_nsec = 20000 } };
+			    .wait_ts = { .tv_nsec = 20000 },
+			    .retry_ts = { .tv_nsec = 1000000 } };
 	struct sigaction sa = { .sa_handler = on_signal };
 	int err, status = 1;
+	enum listener i;
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -1051,13 +1182,26 @@ int server_run(const struct server_config *cfg)
 		close(s.root_fd);
 		return 1;
 	}
-	s.listen_fd = listen_on(cfg);
-	if (s.listen_fd < 0 || setup_buffers(&s))
+	s.start_time = time(NULL);
+	s.listen_fd[LISTEN_MAIN] = listen_on(cfg, cfg->port);
+	if (s.listen_fd[LISTEN_MAIN] < 0 || setup_buffers(&s))
 		goto out;
+	if (cfg->metrics_port && cfg->metrics_port != cfg->port) {
+		s.listen_fd[LISTEN_METRICS] = listen_on(cfg, cfg->metrics_port);
+		if (s.listen_fd[LISTEN_METRICS] < 0)
+			goto out;
+	}
+	if (cfg->access_log) {
+		s.access_log = access_log_open(cfg->access_log);
+		if (!s.access_log)
+			goto out;
+	}
 	setup_kernel_path(&s);
 	refresh_date(&s);
 
-	arm_accept(&s);
+	for (i = 0; i < LISTENERS; i++)
+		if (s.listen_fd[i] >= 0)
+			arm_accept(&s, i);
 	arm_tick(&s);
 	if (s.cache)
 		arm_inotify(&s);
@@ -1077,8 +1221,9 @@ int server_run(const struct server_config *cfg)
 			count++;
 		}
 		io_uring_cq_advance(&s.ring, count);
-		if (!s.accept_armed)
-			arm_accept(&s);
+		for (i = 0; i < LISTENERS; i++)
+			if (s.listen_fd[i] >= 0 && !s.accept_armed[i])
+				arm_accept(&s, i);
 	}
 	log_info("stopping");
 	status = 0;

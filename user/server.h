@@ -19,6 +19,8 @@ struct server_config {
 	unsigned header_timeout;	/* seconds to receive a whole head */
 	unsigned idle_timeout;		/* seconds a keep-alive conn may idle */
 	unsigned send_timeout;		/* seconds without send progress */
+	uint16_t metrics_port;		/* 0: /metrics on the main port */
+	const char *access_log;		/* NULL: off; "-": stderr */
 };
 
 /* Runs until SIGINT or SIGTERM. Returns the process exit status. */

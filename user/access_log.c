@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "access_log.h"
+#include "log.h"
+
+struct access_log {
+	FILE *f;
+	bool is_stderr;
+};
+
+struct access_log *access_log_open(const char *path)
+{
+	struct access_log *log = calloc(1, sizeof(*log));
+
+	if (!log) {
+		log_error("access log: out of memory");
+		return NULL;
+	}
+	if (strcmp(path, "-") == 0) {
+		log->f = stderr;
+		log->is_stderr = true;
+	} else {
+		log->f = fopen(path, "ae");
+		if (!log->f) {
+			log_error("access log '%s': %s", path, strerror(errno));
+			free(log);
+			return NULL;
+		}
+	}
+	return log;
+}
+
+void access_copy(char *dst, size_t cap, const char *s, size_t len)
+{
+	if (len >= cap)
+		len = cap - 1;
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+}
+
+/* Like nginx: '"', '\\' and bytes outside printable ASCII as \xHH, so a
+ * client cannot forge log lines or fields. */
+static void put_escaped(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			fprintf(f, "\\x%02X", c);
+		else
+			fputc(c, f);
+	}
+}
+
+static void put_field(FILE *f, const char *s)
+{
+	fputc('"', f);
+	if (*s)
+		put_escaped(f, s);
+	else
+		fputc('-', f);
+	fputc('"', f);
+}
+
+void access_log_write(struct access_log *log, const struct access_entry *e,
+		      time_t when)
+{
+	char addr[INET_ADDRSTRLEN], date[64];
+	struct tm tm;
+
+	inet_ntop(AF_INET, &e->peer, addr, sizeof(addr));
+	localtime_r(&when, &tm);
+	strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S %z", &tm);
+	fprintf(log->f, "%s - - [%s] \"", addr, date);
+	put_escaped(log->f, e->request);
+	fprintf(log->f, "\" %d %llu ", e->status,
+		(unsigned long long)e->body_bytes);
+	put_field(log->f, e->referer);
+	fputc(' ', log->f);
+	put_field(log->f, e->user_agent);
+	fputc('\n', log->f);
+}
+
+void access_log_flush(struct access_log *log)
+{
+	fflush(log->f);
+}
+
+void access_log_close(struct access_log *log)
+{
+	if (!log)
+		return;
+	if (log->is_stderr)
+		fflush(log->f);
+	else
+		fclose(log->f);
+	free(log);
+}

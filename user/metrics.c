@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "metrics.h"
+
+#ifndef FILESERVER_VERSION
+#define FILESERVER_VERSION "unknown"
+#endif
+
+struct out {
+	char *buf;
+	size_t cap, len;
+	bool overflow;
+};
+
+static void put(struct out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->overflow)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->cap - o->len)
+		o->overflow = true;
+	else
+		o->len += n;
+}
+
+static void family(struct out *o, const char *name, const char *type,
+		   const char *help)
+{
+	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static const char *const method_names[METRICS_METHODS] = { "GET", "HEAD",
+							   "other" };
+
+static void requests(struct out *o, const struct user_metrics *u,
+		     const struct fs_stats *k)
+{
+	uint64_t total = 0;
+	int m, c;
+
+	family(o, "fileserver_requests_total", "counter",
+	       "Responses sent, by who answered, method and status class.");
+	if (k) {
+		put(o, "fileserver_requests_total{path=\"kernel\",method=\"GET\","
+		       "code=\"2xx\"} %llu\n",
+		    (unsigned long long)(k->kernel_hits - k->kernel_head_hits));
+		put(o, "fileserver_requests_total{path=\"kernel\",method=\"HEAD\","
+		       "code=\"2xx\"} %llu\n",
+		    (unsigned long long)k->kernel_head_hits);
+	}
+	for (m = 0; m < METRICS_METHODS; m++)
+		for (c = 0; c < 5; c++) {
+			total += u->responses[m][c];
+			if (u->responses[m][c])
+				put(o, "fileserver_requests_total{path=\"userspace\","
+				       "method=\"%s\",code=\"%dxx\"} %llu\n",
+				    method_names[m], c + 1,
+				    (unsigned long long)u->responses[m][c]);
+		}
+	family(o, "fileserver_kernel_responses_total", "counter",
+	       "Responses built by the eBPF kernel path.");
+	put(o, "fileserver_kernel_responses_total %llu\n",
+	    (unsigned long long)(k ? k->kernel_hits : 0));
+	family(o, "fileserver_user_responses_total", "counter",
+	       "Responses sent by the userspace server.");
+	put(o, "fileserver_user_responses_total %llu\n",
+	    (unsigned long long)total);
+}
+
+/* One family per direction: a family's samples must stay together. */
+static void bytes(struct out *o, const struct user_metrics *u,
+		  const struct fs_stats *k)
+{
+	family(o, "fileserver_received_bytes_total", "counter",
+	       "Request bytes received, by who read them.");
+	put(o, "fileserver_received_bytes_total{path=\"userspace\"} %llu\n",
+	    (unsigned long long)u->rx_bytes);
+	if (k)
+		put(o, "fileserver_received_bytes_total{path=\"kernel\"} %llu\n",
+		    (unsigned long long)k->kernel_rx_bytes);
+	family(o, "fileserver_sent_bytes_total", "counter",
+	       "Response bytes sent, by who built them.");
+	put(o, "fileserver_sent_bytes_total{path=\"userspace\"} %llu\n",
+	    (unsigned long long)u->tx_bytes);
+	if (k)
+		put(o, "fileserver_sent_bytes_total{path=\"kernel\"} %llu\n",
+		    (unsigned long long)k->kernel_bytes);
+}
+
+static void kernel_reasons(struct out *o, const struct fs_stats *k)
+{
+	static const struct {
+		const char *reason;
+		size_t off;
+	} passes[] = {
+		{ "not_cacheable", offsetof(struct fs_stats, pass_not_cacheable) },
+		{ "cache_miss", offsetof(struct fs_stats, pass_cache_miss) },
+		{ "conn_busy", offsetof(struct fs_stats, pass_conn_busy) },
+		{ "unframed", offsetof(struct fs_stats, pass_unframed) },
+		{ "queue_full", offsetof(struct fs_stats, pass_queue_full) },
+		{ "no_conn", offsetof(struct fs_stats, pass_no_conn) },
+	}, fallbacks[] = {
+		{ "stale", offsetof(struct fs_stats, fallback_stale) },
+		{ "resize", offsetof(struct fs_stats, fallback_resize) },
+		{ "busy", offsetof(struct fs_stats, fallback_busy) },
+	};
+	size_t i;
+
+#define FIELD(k, off) (*(const __u64 *)((const char *)(k) + (off)))
+	family(o, "fileserver_kernel_passes_total", "counter",
+	       "Requests the kernel path passed to userspace, by reason.");
+	for (i = 0; i < sizeof(passes) / sizeof(passes[0]); i++)
+		put(o, "fileserver_kernel_passes_total{reason=\"%s\"} %llu\n",
+		    passes[i].reason,
+		    (unsigned long long)FIELD(k, passes[i].off));
+	family(o, "fileserver_kernel_fallbacks_total", "counter",
+	       "Kernel responses handed back to userspace, by reason.");
+	for (i = 0; i < sizeof(fallbacks) / sizeof(fallbacks[0]); i++)
+		put(o, "fileserver_kernel_fallbacks_total{reason=\"%s\"} %llu\n",
+		    fallbacks[i].reason,
+		    (unsigned long long)FIELD(k, fallbacks[i].off));
+#undef FIELD
+}
+
+static void cache(struct out *o, const struct cache_stats *cs)
+{
+	family(o, "fileserver_cache_entries", "gauge",
+	       "Responses in the kernel cache.");
+	put(o, "fileserver_cache_entries %llu\n",
+	    (unsigned long long)cs->entries);
+	family(o, "fileserver_cache_bytes", "gauge",
+	       "Memory held by kernel-cached responses.");
+	put(o, "fileserver_cache_bytes %llu\n", (unsigned long long)cs->bytes);
+	family(o, "fileserver_cache_admissions_total", "counter",
+	       "Responses put in the kernel cache.");
+	put(o, "fileserver_cache_admissions_total %llu\n",
+	    (unsigned long long)cs->admissions);
+	family(o, "fileserver_cache_evictions_total", "counter",
+	       "Responses evicted to stay within --cache-size.");
+	put(o, "fileserver_cache_evictions_total %llu\n",
+	    (unsigned long long)cs->evictions);
+	family(o, "fileserver_cache_invalidations_total", "counter",
+	       "Responses dropped because their file changed.");
+	put(o, "fileserver_cache_invalidations_total %llu\n",
+	    (unsigned long long)cs->invalidations);
+}
+
+size_t metrics_render(char *buf, size_t cap, const struct user_metrics *user,
+		      const struct fs_stats *kernel,
+		      const struct cache_stats *cs, time_t start_time)
+{
+	static const struct cache_stats no_cache;
+	struct out o = { .buf = buf, .cap = cap };
+
+	family(&o, "fileserver_build_info", "gauge",
+	       "Version, and whether the eBPF kernel path is on.");
+	put(&o, "fileserver_build_info{version=\"%s\",kernel_path=\"%s\"} 1\n",
+	    FILESERVER_VERSION, kernel ? "on" : "off");
+	family(&o, "fileserver_start_time_seconds", "gauge",
+	       "Start time of the server since the Unix epoch.");
+	put(&o, "fileserver_start_time_seconds %lld\n", (long long)start_time);
+	requests(&o, user, kernel);
+	bytes(&o, user, kernel);
+	family(&o, "fileserver_connections_opened_total", "counter",
+	       "Connections accepted.");
+	put(&o, "fileserver_connections_opened_total %llu\n",
+	    (unsigned long long)user->conns_opened);
+	family(&o, "fileserver_connections_active", "gauge",
+	       "Connections open now.");
+	put(&o, "fileserver_connections_active %llu\n",
+	    (unsigned long long)user->conns_active);
+	cache(&o, cs ? cs : &no_cache);
+	if (kernel)
+		kernel_reasons(&o, kernel);
+	return o.overflow ? 0 : o.len;
+}

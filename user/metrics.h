@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Counters of the userspace server, and their Prometheus text exposition
+ * together with the kernel path's per-CPU counters and the cache's figures.
+ * Requests the kernel answers never reach userspace: they are counted only
+ * in the kernel's stats map, which is read when /metrics is asked for.
+ */
+#ifndef METRICS_H
+#define METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "fs_maps.h"
+
+enum metrics_method { METRICS_GET, METRICS_HEAD, METRICS_OTHER, METRICS_METHODS };
+
+struct user_metrics {
+	uint64_t responses[METRICS_METHODS][5];	/* by status class 1xx-5xx */
+	uint64_t rx_bytes;
+	uint64_t tx_bytes;
+	uint64_t conns_opened;
+	uint64_t conns_active;
+};
+
+struct cache_stats {
+	uint64_t entries;
+	uint64_t bytes;
+	uint64_t admissions;
+	uint64_t evictions;
+	uint64_t invalidations;
+};
+
+static inline void metrics_count_response(struct user_metrics *m,
+					  enum metrics_method method,
+					  int status)
+{
+	if (status >= 100 && status < 600)
+		m->responses[method][status / 100 - 1]++;
+}
+
+/* Writes the exposition into buf. kernel and cache are NULL when the kernel
+ * path is off. Returns the length, or 0 if cap is too small. */
+size_t metrics_render(char *buf, size_t cap, const struct user_metrics *user,
+		      const struct fs_stats *kernel,
+		      const struct cache_stats *cache, time_t start_time);
+
+#endif /* METRICS_H */
