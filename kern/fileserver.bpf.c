@@ -52,10 +52,31 @@ shared_of(const struct fs_conn *conn, __u64 cookie)
 	return sh;
 }
 
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+
+/*
+ * strparser hands the parser the skb the message starts in, from that skb's
+ * first byte: with pipelined requests, earlier messages' bytes come first.
+ * Where ours starts is strparser's own strp_msg.offset, kept in skb->cb;
+ * reading it beats tracking it across calls, which a retried read breaks.
+ */
+static __always_inline int msg_start(struct __sk_buff *skb, __u32 *start)
+{
+	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
+	int off;
+
+	if (bpf_probe_read_kernel(&off, sizeof(off), (void *)kskb->cb +
+				  bpf_core_field_offset(struct sk_skb_cb, strp) +
+				  bpf_core_field_offset(struct strp_msg, offset)))
+		return -1;
+	*start = off;
+	return 0;
+}
+
 SEC("sk_skb/stream_parser")
 int fs_parse(struct __sk_buff *skb)
 {
-	__u32 len = skb->len, start, avail, n, msg_len, end, base, next;
+	__u32 len = skb->len, start = 0, avail, n, msg_len;
 	struct fs_conn *conn = conn_of(bpf_get_socket_cookie(skb));
 	struct http_class cls = {};
 	struct fs_scratch *scr;
@@ -63,15 +84,9 @@ int fs_parse(struct __sk_buff *skb)
 
 	if (!conn)
 		return len;
-	/*
-	 * strparser hands us the skb the message starts in, from that skb's
-	 * first byte: when requests are pipelined, earlier messages' bytes come
-	 * first. msg_off tracks where ours begins.
-	 */
-	start = conn->msg_off;
-	if (start >= len) {	/* lost track: stop framing this stream */
+	if (msg_start(skb, &start) || start >= len) {
 		start = 0;
-		conn->user_only = 1;
+		conn->user_only = 1;	/* cannot tell: stop framing */
 	}
 	avail = len - start;
 
@@ -81,7 +96,7 @@ int fs_parse(struct __sk_buff *skb)
 	}
 	scr = bpf_map_lookup_elem(&scratch, &zero);
 	if (!scr)
-		return len - start;
+		return avail;
 	n = avail < FS_SCAN_MAX ? avail : FS_SCAN_MAX;
 	/* keep the compiler from folding the bound away before the helper */
 	asm volatile("" : "+r"(n));
@@ -93,10 +108,8 @@ int fs_parse(struct __sk_buff *skb)
 	}
 	http_classify(&scr->scan, scr->head, n);
 	cls = scr->scan.out;
-	if (cls.frame == HTTP_FRAME_MORE) {
-		conn->prev_len = len;
+	if (cls.frame == HTTP_FRAME_MORE)
 		return 0;
-	}
 	if (cls.frame == HTTP_FRAME_UNSAFE) {
 		conn->user_only = 1;
 		msg_len = avail;
@@ -109,16 +122,6 @@ framed:
 	conn->head_only = cls.head_only;
 	conn->path_off = start + cls.path_off;
 	conn->path_len = cls.path_len;
-	/*
-	 * The next message starts in the last skb appended to this one (at
-	 * prev_len), or in this one if nothing was appended; a message that
-	 * ends exactly at the skb's end leaves the next to start a fresh skb.
-	 */
-	end = start + msg_len;
-	base = conn->prev_len;
-	next = end - base;
-	conn->msg_off = next < len - base ? next : 0;
-	conn->prev_len = 0;
 	return msg_len;
 }
 

@@ -95,10 +95,6 @@ struct fs_pending {
 struct fs_conn {
 	__u32 slot;		/* index into conn_shared */
 	__u32 user_only;	/* the kernel could not frame this stream */
-	/* Where the current message starts inside the skb strparser hands us,
-	 * and that skb's length at the previous "need more" call. */
-	__u32 msg_off;
-	__u32 prev_len;
 	/* What the parser learned about the message just framed. */
 	__u32 msg_len;
 	__u32 cacheable;
