@@ -187,6 +187,7 @@ int fs_verdict(struct __sk_buff *skb)
 	p->entry = ref->entry;
 	p->gen = ref->gen;
 	p->head_only = conn->head_only;
+	p->req_len = conn->msg_len;
 	/* A paged skb would be sent as several sendmsg calls, and the sk_msg
 	 * program would see pieces of the request instead of all of it. */
 	if (bpf_skb_pull_data(skb, skb->len)) {
@@ -317,6 +318,8 @@ int fs_respond(struct sk_msg_md *msg)
 	entry = p->entry;
 	gen = p->gen;
 	head_only = p->head_only;
+	if (p->req_len != size)
+		st->split_requests++;
 	__sync_fetch_and_add(&sh->kern_sent, 1);
 	if (sh->user_sent < sh->user_send_target) {
 		/* userspace's previous response is not all in the socket */

@@ -89,6 +89,7 @@ struct fs_pending {
 	__u32 entry;
 	__u32 gen;
 	__u32 head_only;	/* HEAD: send the header block only */
+	__u32 req_len;		/* request bytes redirected */
 };
 
 /* conn_store (socket storage): kernel-private per-connection state. */
@@ -123,6 +124,9 @@ struct fs_stats {
 	__u64 fallback_stale;		/* entry replaced before sk_msg ran */
 	__u64 fallback_resize;		/* could not size the message */
 	__u64 fallback_busy;		/* userspace's response still going out */
+	/* A redirected request reached sk_msg in a piece of another size:
+	 * counted to find out whether skb_send_sock() ever splits one. */
+	__u64 split_requests;
 };
 
 #endif /* FS_MAPS_H */

@@ -34,6 +34,8 @@ import threading
 import time
 import urllib.parse
 
+from harness import Server
+
 SKIP = 77
 STATS_TIMEOUT = 15.0
 COMPARE_TIMEOUT = 90.0
@@ -46,61 +48,20 @@ def find_chromium():
     return shutil.which("chromium")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Failure(Exception):
     pass
 
 
 # ---- server ---------------------------------------------------------------
 
-class Server:
-    def __init__(self, binary, docroot):
-        self.port = free_port()
-        args = [binary, "-p", str(self.port), "-d", docroot]
-        self.kernel = os.geteuid() == 0
-        if not self.kernel:
-            args.append("-n")
-        self.log = []
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True,
-                                     errors="replace")
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self):
-        for line in self.proc.stderr:
-            self.log.append(line.rstrip("\n"))
-
-    def wait_ready(self, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise Failure("server exited with %d: %s"
-                              % (self.proc.returncode, " | ".join(self.log)))
-            try:
-                with socket.create_connection(("127.0.0.1", self.port),
-                                              timeout=1) as s:
-                    s.sendall(b"GET /demo.html HTTP/1.1\r\nHost: t\r\n"
-                              b"Connection: close\r\n\r\n")
-                    head = s.recv(64)
-                if head.startswith(b"HTTP/1."):
-                    if head[9:12] != b"200":
-                        raise Failure("server answers /demo.html with %r"
-                                      % head.split(b"\r\n")[0])
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise Failure("server did not answer on port %d within %.0f s: %s"
-                      % (self.port, timeout, " | ".join(self.log)))
-
-    def stop(self):
-        stop_process(self.proc)
+def check_demo_served(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"GET /demo.html HTTP/1.1\r\nHost: t\r\n"
+                  b"Connection: close\r\n\r\n")
+        head = s.recv(64)
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise Failure("server answers /demo.html with %r"
+                      % head.split(b"\r\n")[0])
 
 
 def stop_process(proc, group=False):
@@ -481,10 +442,10 @@ def main():
     server = browser = None
     failures = []
     try:
-        server = Server(binary, docroot)
-        server.wait_ready()
+        server = Server(binary, docroot, kernel=os.geteuid() == 0)
+        check_demo_served(server.port)
         print("server on port %d (%s)" % (server.port, "eBPF path on"
-              if server.kernel else "-n: user space only, not root"))
+              if server.kernel_on() else "user space only"))
         browser = Browser(chromium)
         browser.open_page(1000, 900)
         url = "http://127.0.0.1:%d/demo.html" % server.port
@@ -507,7 +468,7 @@ def main():
         except (Failure, OSError) as e:
             failures.append("screenshot: %s" % e)
             print("FAIL screenshot: %s" % e)
-    except (Failure, OSError) as e:
+    except (Failure, OSError, RuntimeError) as e:
         failures.append(str(e))
         print("FAIL: %s" % e)
     finally:

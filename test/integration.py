@@ -19,6 +19,8 @@ import threading
 import time
 import unittest
 
+from harness import Server, free_port
+
 SERVER = None
 MODE = None
 SKIP = 77
@@ -28,86 +30,11 @@ SIZES = [0, 1, 100, 4095, 4096, 4097, 65536, 100000, 1048576 - 300,
          1048576, 1048577, 4 * 1048576]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def content(size, seed):
     """Deterministic, position-dependent bytes: a shifted or reordered
     response cannot compare equal."""
     block = bytes((i * 31 + seed) & 0xFF for i in range(251))
     return (block * (size // 251 + 1))[:size]
-
-
-class Server:
-    def __init__(self, docroot, kernel, extra=(), user=None, port=None):
-        self.port = port or free_port()
-        args = [SERVER, "-p", str(self.port), "-d", docroot, "-v"]
-        if user:
-            args = ["setpriv", "--reuid=" + user, "--regid=nogroup",
-                    "--clear-groups", "--inh-caps=-all"] + args
-        if not kernel:
-            args.append("-n")
-        self.proc = subprocess.Popen(list(args) + list(extra),
-                                     stderr=subprocess.PIPE, text=True)
-        self.log = []
-        self.ready = threading.Event()
-        threading.Thread(target=self._read_log, daemon=True).start()
-        if not self.ready.wait(10):
-            self.stop()
-            raise RuntimeError("server did not start: %s" % self.log)
-
-    def _read_log(self):
-        for line in self.proc.stderr:
-            self.log.append(line.rstrip("\n"))
-            if "serving" in line:
-                self.ready.set()
-
-    def stats_map_id(self):
-        for line in self.log:
-            m = re.search(r"BPF map stats id (\d+)", line)
-            if m:
-                return int(m.group(1))
-        return None
-
-    def kernel_on(self):
-        return any("eBPF kernel path on" in l for l in self.log)
-
-    def stats(self):
-        """The per-CPU stats map, summed, read with bpftool."""
-        out = subprocess.run(["bpftool", "-j", "map", "dump", "id",
-                              str(self.stats_map_id())],
-                             check=True, capture_output=True, text=True)
-        total = {}
-        for cpu in json.loads(out.stdout)[0]["formatted"]["values"]:
-            for k, v in cpu["value"].items():
-                total[k] = total.get(k, 0) + v
-        return total
-
-    def bpf_map_fds(self):
-        n = 0
-        for fd in os.listdir("/proc/%d/fd" % self.proc.pid):
-            try:
-                if "bpf-map" in os.readlink("/proc/%d/fd/%s" %
-                                            (self.proc.pid, fd)):
-                    n += 1
-            except OSError:
-                pass
-        return n
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 class Response:
@@ -205,7 +132,7 @@ class Base(unittest.TestCase):
         os.symlink(cls.secret, os.path.join(cls.root, "link-out"))
         os.symlink(cls.tmp, os.path.join(cls.root, "linkdir"))
         os.symlink("a.txt", os.path.join(cls.root, "link-in"))
-        cls.server = Server(cls.root, cls.kernel)
+        cls.server = Server(SERVER, cls.root, cls.kernel)
         if cls.kernel and not cls.server.kernel_on():
             cls.server.stop()
             raise unittest.SkipTest("kernel path unavailable")
@@ -471,7 +398,7 @@ class Limits:
     """Limits each need a server of their own."""
 
     def own_server(self, *extra, user=None):
-        s = Server(self.root, self.kernel, extra, user=user)
+        s = Server(SERVER, self.root, self.kernel, extra, user=user)
         self.addCleanup(s.stop)
         return s
 
@@ -498,7 +425,7 @@ class Limits:
         self.assertEqual(c.get("/a.txt").status, 200)
         c.close()
         first.stop()
-        again = Server(self.root, self.kernel, port=first.port)
+        again = Server(SERVER, self.root, self.kernel, port=first.port)
         self.addCleanup(again.stop)
         c = Client(again.port)
         self.addCleanup(c.close)
@@ -786,7 +713,7 @@ def main():
         if why is None:
             probe = tempfile.mkdtemp()
             try:
-                s = Server(probe, True)
+                s = Server(SERVER, probe, True)
                 on = s.kernel_on()
                 s.stop()
                 if not on:

@@ -23,14 +23,10 @@ import tempfile
 import threading
 import time
 
+from harness import Server, free_port
+
 TIMEOUT = 5.0
 BODY = b"hello from the stats tool test\n" * 4
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Checks:
@@ -43,42 +39,6 @@ class Checks:
         if not ok:
             self.failed += 1
         return ok
-
-
-class Server:
-    def __init__(self, binary, docroot, kernel):
-        self.port = free_port()
-        args = [binary, "-p", str(self.port), "-d", docroot, "-v"]
-        if not kernel:
-            args.append("-n")
-        self.log = []
-        self.ready = threading.Event()
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
-        threading.Thread(target=self._read_log, daemon=True).start()
-        if not self.ready.wait(10):
-            self.stop()
-            raise RuntimeError("server did not start: %s" % self.log)
-
-    def _read_log(self):
-        for line in self.proc.stderr:
-            self.log.append(line.rstrip("\n"))
-            if "serving" in line:
-                self.ready.set()
-        self.ready.set()
-
-    def kernel_on(self):
-        return any("eBPF kernel path on" in l for l in self.log)
-
-    def stop(self):
-        # only the process this test started, by its PID
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def read_response(sock, buf):

@@ -131,6 +131,10 @@ static void kernel_reasons(struct out *o, const struct fs_stats *k)
 		    fallbacks[i].reason,
 		    (unsigned long long)FIELD(k, fallbacks[i].off));
 #undef FIELD
+	family(o, "fileserver_kernel_split_requests_total", "counter",
+	       "Redirected requests that reached the sk_msg stage in pieces.");
+	put(o, "fileserver_kernel_split_requests_total %llu\n",
+	    (unsigned long long)k->split_requests);
 }
 
 static void cache(struct out *o, const struct cache_stats *cs)

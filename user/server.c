@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access_log.h"
 #include "cache.h"
 #include "files.h"
 #include "http_classify.h"
@@ -33,7 +34,6 @@
 #include "http_response.h"
 #include "kernel_path.h"
 #include "log.h"
-#include "access_log.h"
 #include "metrics.h"
 #include "server.h"
 
@@ -776,22 +776,37 @@ static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 	conn_process(s, c);
 }
 
+/* res more bytes of the response are in the socket. */
+static void count_sent(struct server *s, struct conn *c, int res)
+{
+	c->last_active = now_sec();
+	s->metrics.tx_bytes += res;
+	c->resp_bytes += res;
+}
+
+/* The next step of the response: the rest of the header block, the rest
+ * of the pipe, more of the file, or nothing. */
+static void response_next(struct server *s, struct conn *c)
+{
+	if (c->out_off < c->out_len)
+		send_out(s, c);
+	else if (c->pipe_bytes)
+		splice_out(s, c);
+	else if (c->file_left)
+		splice_in(s, c);
+	else
+		response_done(s, c);
+}
+
 static void on_send(struct server *s, struct conn *c, int res)
 {
 	if (res <= 0) {
 		conn_close(s, c);
 		return;
 	}
-	c->last_active = now_sec();
-	s->metrics.tx_bytes += res;
-	c->resp_bytes += res;
+	count_sent(s, c, res);
 	c->out_off += res;
-	if (c->out_off < c->out_len)
-		send_out(s, c);
-	else if (c->file_left)
-		splice_in(s, c);
-	else
-		response_done(s, c);
+	response_next(s, c);
 }
 
 static void on_splice_in(struct server *s, struct conn *c, int res)
@@ -820,16 +835,9 @@ static void on_splice_out(struct server *s, struct conn *c, int res)
 		conn_close(s, c);
 		return;
 	}
-	c->last_active = now_sec();
-	s->metrics.tx_bytes += res;
-	c->resp_bytes += res;
+	count_sent(s, c, res);
 	c->pipe_bytes -= res;
-	if (c->pipe_bytes)
-		splice_out(s, c);
-	else if (c->file_left)
-		splice_in(s, c);
-	else
-		response_done(s, c);
+	response_next(s, c);
 }
 
 static struct conn *conn_new(struct server *s, int fd, bool metrics_only)

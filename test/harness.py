@@ -1,0 +1,86 @@
+"""What the Python tests share: a fileserver they start and stop, found by
+its log, and a free loopback port for it."""
+import json
+import os
+import re
+import socket
+import subprocess
+import threading
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, binary, docroot, kernel, extra=(), user=None,
+                 port=None):
+        self.port = port or free_port()
+        args = [binary, "-p", str(self.port), "-d", docroot, "-v"]
+        if user:
+            args = ["setpriv", "--reuid=" + user, "--regid=nogroup",
+                    "--clear-groups", "--inh-caps=-all"] + args
+        if not kernel:
+            args.append("-n")
+        self.proc = subprocess.Popen(list(args) + list(extra),
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True)
+        self.log = []
+        self.ready = threading.Event()
+        threading.Thread(target=self._read_log, daemon=True).start()
+        if not self.ready.wait(10):
+            self.stop()
+            raise RuntimeError("server did not start: %s" % self.log)
+
+    def _read_log(self):
+        for line in self.proc.stderr:
+            self.log.append(line.rstrip("\n"))
+            if "serving" in line:
+                self.ready.set()
+        self.ready.set()        # exited: do not wait for nothing
+
+    def stats_map_id(self):
+        for line in self.log:
+            m = re.search(r"BPF map stats id (\d+)", line)
+            if m:
+                return int(m.group(1))
+        return None
+
+    def kernel_on(self):
+        return any("eBPF kernel path on" in l for l in self.log)
+
+    def stats(self):
+        """The per-CPU stats map, summed, read with bpftool."""
+        out = subprocess.run(["bpftool", "-j", "map", "dump", "id",
+                              str(self.stats_map_id())],
+                             check=True, capture_output=True, text=True)
+        total = {}
+        for cpu in json.loads(out.stdout)[0]["formatted"]["values"]:
+            for k, v in cpu["value"].items():
+                total[k] = total.get(k, 0) + v
+        return total
+
+    def bpf_map_fds(self):
+        n = 0
+        for fd in os.listdir("/proc/%d/fd" % self.proc.pid):
+            try:
+                if "bpf-map" in os.readlink("/proc/%d/fd/%s" %
+                                            (self.proc.pid, fd)):
+                    n += 1
+            except OSError:
+                pass
+        return n
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
