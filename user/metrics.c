@@ -78,24 +78,27 @@ static void requests(struct out *o, const struct user_metrics *u,
 	    (unsigned long long)total);
 }
 
-/* One family per direction: a family's samples must stay together. */
+/* A counter split by who did the work; kernel is NULL when the kernel path
+ * is off. A family's samples must stay together. */
+static void by_path(struct out *o, const char *name, const char *help,
+		    uint64_t user, const __u64 *kernel)
+{
+	family(o, name, "counter", help);
+	put(o, "%s{path=\"userspace\"} %llu\n", name, (unsigned long long)user);
+	if (kernel)
+		put(o, "%s{path=\"kernel\"} %llu\n", name,
+		    (unsigned long long)*kernel);
+}
+
 static void bytes(struct out *o, const struct user_metrics *u,
 		  const struct fs_stats *k)
 {
-	family(o, "fileserver_received_bytes_total", "counter",
-	       "Request bytes received, by who read them.");
-	put(o, "fileserver_received_bytes_total{path=\"userspace\"} %llu\n",
-	    (unsigned long long)u->rx_bytes);
-	if (k)
-		put(o, "fileserver_received_bytes_total{path=\"kernel\"} %llu\n",
-		    (unsigned long long)k->kernel_rx_bytes);
-	family(o, "fileserver_sent_bytes_total", "counter",
-	       "Response bytes sent, by who built them.");
-	put(o, "fileserver_sent_bytes_total{path=\"userspace\"} %llu\n",
-	    (unsigned long long)u->tx_bytes);
-	if (k)
-		put(o, "fileserver_sent_bytes_total{path=\"kernel\"} %llu\n",
-		    (unsigned long long)k->kernel_bytes);
+	by_path(o, "fileserver_received_bytes_total",
+		"Request bytes received, by who read them.", u->rx_bytes,
+		k ? &k->kernel_rx_bytes : NULL);
+	by_path(o, "fileserver_sent_bytes_total",
+		"Response bytes sent, by who built them.", u->tx_bytes,
+		k ? &k->kernel_bytes : NULL);
 }
 
 static void kernel_reasons(struct out *o, const struct fs_stats *k)
