@@ -73,14 +73,58 @@ static __always_inline int msg_start(struct __sk_buff *skb, __u32 *start)
 	return 0;
 }
 
+/* A scratch slot of this CPU's that no interrupted run is using; give it
+ * back with scratch_put(). */
+static __always_inline struct fs_scratch *scratch_get(__u32 **depth)
+{
+	__u32 zero = 0, level;
+
+	*depth = bpf_map_lookup_elem(&scratch_depth, &zero);
+	if (!*depth)
+		return NULL;
+	level = __sync_fetch_and_add(*depth, 1);
+	if (level < FS_SCRATCH_NEST)
+		return bpf_map_lookup_elem(&scratch, &level);
+	__sync_fetch_and_add(*depth, -1);
+	return NULL;
+}
+
+static __always_inline void scratch_put(__u32 *depth)
+{
+	__sync_fetch_and_add(depth, -1);
+}
+
+/* Classifies the head that starts at start. Returns 0, or -1 if it could
+ * not be read. */
+static __always_inline int classify_head(struct __sk_buff *skb, __u32 start,
+					 __u32 avail, struct http_class *cls)
+{
+	struct fs_scratch *scr;
+	__u32 *depth, n;
+	int err = -1;
+
+	scr = scratch_get(&depth);
+	if (!scr)
+		return -1;
+	n = avail < FS_SCAN_MAX ? avail : FS_SCAN_MAX;
+	/* keep the compiler from folding the bound away before the helper */
+	asm volatile("" : "+r"(n));
+	if (n > 0 && n <= FS_SCAN_MAX &&
+	    !bpf_skb_load_bytes(skb, start, scr->head, n)) {
+		http_classify(&scr->scan, scr->head, n);
+		*cls = scr->scan.out;
+		err = 0;
+	}
+	scratch_put(depth);
+	return err;
+}
+
 SEC("sk_skb/stream_parser")
 int fs_parse(struct __sk_buff *skb)
 {
-	__u32 len = skb->len, start = 0, avail, n, msg_len;
+	__u32 len = skb->len, start = 0, avail, msg_len;
 	struct fs_conn *conn = conn_of(bpf_get_socket_cookie(skb));
 	struct http_class cls = {};
-	struct fs_scratch *scr;
-	__u32 zero = 0;
 
 	if (!conn)
 		return len;
@@ -90,33 +134,19 @@ int fs_parse(struct __sk_buff *skb)
 	}
 	avail = len - start;
 
+	if (!conn->user_only && classify_head(skb, start, avail, &cls))
+		conn->user_only = 1;
 	if (conn->user_only) {
 		msg_len = avail;
-		goto framed;
-	}
-	scr = bpf_map_lookup_elem(&scratch, &zero);
-	if (!scr)
-		return avail;
-	n = avail < FS_SCAN_MAX ? avail : FS_SCAN_MAX;
-	/* keep the compiler from folding the bound away before the helper */
-	asm volatile("" : "+r"(n));
-	if (n == 0 || n > FS_SCAN_MAX ||
-	    bpf_skb_load_bytes(skb, start, scr->head, n)) {
-		conn->user_only = 1;
-		msg_len = avail;
-		goto framed;
-	}
-	http_classify(&scr->scan, scr->head, n);
-	cls = scr->scan.out;
-	if (cls.frame == HTTP_FRAME_MORE)
+		cls = (struct http_class){};
+	} else if (cls.frame == HTTP_FRAME_MORE) {
 		return 0;
-	if (cls.frame == HTTP_FRAME_UNSAFE) {
+	} else if (cls.frame == HTTP_FRAME_UNSAFE) {
 		conn->user_only = 1;
 		msg_len = avail;
 	} else {
 		msg_len = cls.head_len;
 	}
-framed:
 	conn->msg_len = msg_len;
 	conn->cacheable = cls.cacheable;
 	conn->head_only = cls.head_only;
@@ -129,16 +159,20 @@ framed:
 static __always_inline struct fs_cache_ref *
 cache_lookup(struct __sk_buff *skb, const struct fs_conn *conn)
 {
-	__u32 zero = 0, plen = conn->path_len;
+	__u32 plen = conn->path_len, *depth;
+	struct fs_cache_ref *ref = NULL;
 	struct fs_scratch *scr;
 
-	scr = bpf_map_lookup_elem(&scratch, &zero);
-	if (!scr || plen == 0 || plen >= FS_KEY_MAX)
+	if (plen == 0 || plen >= FS_KEY_MAX)
+		return NULL;
+	scr = scratch_get(&depth);
+	if (!scr)
 		return NULL;
 	__builtin_memset(&scr->key, 0, sizeof(scr->key));
-	if (bpf_skb_load_bytes(skb, conn->path_off, scr->key.path, plen))
-		return NULL;
-	return bpf_map_lookup_elem(&file_cache, &scr->key);
+	if (!bpf_skb_load_bytes(skb, conn->path_off, scr->key.path, plen))
+		ref = bpf_map_lookup_elem(&file_cache, &scr->key);
+	scratch_put(depth);
+	return ref;
 }
 
 SEC("sk_skb/stream_verdict")

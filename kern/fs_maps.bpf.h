@@ -68,7 +68,11 @@ struct {
 	__type(value, struct fs_stats);
 } stats SEC(".maps");
 
-/* Per-CPU scratch: the head being classified and the lookup key. */
+/* Per-CPU scratch: the head being classified and the lookup key. A run in
+ * process context (the stream parser's kworker) can be interrupted by a
+ * softirq's run on the same CPU, so each nesting level has its own slot. */
+#define FS_SCRATCH_NEST 3
+
 struct fs_scratch {
 	__u8 head[FS_SCAN_MAX];
 	struct http_scan scan;
@@ -77,9 +81,17 @@ struct fs_scratch {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, FS_SCRATCH_NEST);
 	__type(key, __u32);
 	__type(value, struct fs_scratch);
 } scratch SEC(".maps");
+
+/* How many runs on this CPU hold a scratch slot right now. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} scratch_depth SEC(".maps");
 
 #endif /* FS_MAPS_BPF_H */
