@@ -57,8 +57,8 @@ extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
 /*
  * strparser hands the parser the skb the message starts in, from that skb's
  * first byte: with pipelined requests, earlier messages' bytes come first.
- * Where ours starts is strparser's own strp_msg.offset, kept in skb->cb;
- * reading it beats tracking it across calls, which a retried read breaks.
+ * Where ours starts is strparser's own strp_msg.offset, kept in skb->cb:
+ * reading it needs no state carried from one call to the next.
  */
 static __always_inline int msg_start(struct __sk_buff *skb, __u32 *start)
 {
