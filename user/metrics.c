@@ -101,12 +101,27 @@ static void bytes(struct out *o, const struct user_metrics *u,
 		k ? &k->kernel_bytes : NULL);
 }
 
+struct reason {
+	const char *name;
+	size_t off;	/* of its counter in struct fs_stats */
+};
+
+/* A counter family with one sample per reason. */
+static void by_reason(struct out *o, const char *name, const char *help,
+		      const struct reason *r, size_t n, const struct fs_stats *k)
+{
+	size_t i;
+
+	family(o, name, "counter", help);
+	for (i = 0; i < n; i++)
+		put(o, "%s{reason=\"%s\"} %llu\n", name, r[i].name,
+		    (unsigned long long)*(const __u64 *)((const char *)k +
+							   r[i].off));
+}
+
 static void kernel_reasons(struct out *o, const struct fs_stats *k)
 {
-	static const struct {
-		const char *reason;
-		size_t off;
-	} passes[] = {
+	static const struct reason passes[] = {
 		{ "not_cacheable", offsetof(struct fs_stats, pass_not_cacheable) },
 		{ "cache_miss", offsetof(struct fs_stats, pass_cache_miss) },
 		{ "conn_busy", offsetof(struct fs_stats, pass_conn_busy) },
@@ -118,22 +133,13 @@ static void kernel_reasons(struct out *o, const struct fs_stats *k)
 		{ "resize", offsetof(struct fs_stats, fallback_resize) },
 		{ "busy", offsetof(struct fs_stats, fallback_busy) },
 	};
-	size_t i;
 
-#define FIELD(k, off) (*(const __u64 *)((const char *)(k) + (off)))
-	family(o, "fileserver_kernel_passes_total", "counter",
-	       "Requests the kernel path passed to userspace, by reason.");
-	for (i = 0; i < sizeof(passes) / sizeof(passes[0]); i++)
-		put(o, "fileserver_kernel_passes_total{reason=\"%s\"} %llu\n",
-		    passes[i].reason,
-		    (unsigned long long)FIELD(k, passes[i].off));
-	family(o, "fileserver_kernel_fallbacks_total", "counter",
-	       "Kernel responses handed back to userspace, by reason.");
-	for (i = 0; i < sizeof(fallbacks) / sizeof(fallbacks[0]); i++)
-		put(o, "fileserver_kernel_fallbacks_total{reason=\"%s\"} %llu\n",
-		    fallbacks[i].reason,
-		    (unsigned long long)FIELD(k, fallbacks[i].off));
-#undef FIELD
+	by_reason(o, "fileserver_kernel_passes_total",
+		  "Requests the kernel path passed to userspace, by reason.",
+		  passes, sizeof(passes) / sizeof(passes[0]), k);
+	by_reason(o, "fileserver_kernel_fallbacks_total",
+		  "Kernel responses handed back to userspace, by reason.",
+		  fallbacks, sizeof(fallbacks) / sizeof(fallbacks[0]), k);
 	family(o, "fileserver_kernel_split_requests_total", "counter",
 	       "Redirected requests that reached the sk_msg stage in pieces.");
 	put(o, "fileserver_kernel_split_requests_total %llu\n",
