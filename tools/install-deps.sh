@@ -4,7 +4,8 @@
 set -eu
 
 packages="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool liburing-dev \
-check meson ninja-build pkg-config iproute2 curl python3"
+check meson ninja-build pkg-config iproute2 curl python3 \
+libclang-rt-14-dev nginx"
 for opt in "$@"; do
 	case "$opt" in
 	--bench) packages="$packages wrk nginx linux-perf gnuplot-nox" ;;
