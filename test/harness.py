@@ -18,6 +18,11 @@ class Server:
     def __init__(self, binary, docroot, kernel, extra=(), user=None,
                  port=None):
         self.port = port or free_port()
+        # started as root, the server drops to nobody, who must be able to
+        # read the docroot (tempfile.mkdtemp makes it 0700); a needless
+        # chmod would make running servers drop their caches
+        if os.stat(docroot).st_mode & 0o005 != 0o005:
+            os.chmod(docroot, 0o755)
         args = [binary, "-p", str(self.port), "-d", docroot, "-v"]
         if user:
             args = ["setpriv", "--reuid=" + user, "--regid=nogroup",
@@ -37,7 +42,7 @@ class Server:
     def _read_log(self):
         for line in self.proc.stderr:
             self.log.append(line.rstrip("\n"))
-            if "serving" in line:
+            if re.search(r"serving .* on port", line):
                 self.ready.set()
         self.ready.set()        # exited: do not wait for nothing
 

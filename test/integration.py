@@ -447,6 +447,67 @@ class Limits:
         self.assertEqual(fast.get("/a.txt").status, 200)
 
 
+CAP_NET_ADMIN, CAP_BPF = 12, 39
+
+
+def proc_status(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return dict(l.rstrip("\n").split(":\t", 1) for l in f if ":\t" in l)
+
+
+class Privilege:
+    """Started as root, the server gives root up once set up."""
+
+    def setUp(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+
+    def test_drops_to_nobody_and_keeps_serving(self):
+        private = os.path.join(self.root, "private.txt")
+        with open(private, "wb") as f:
+            f.write(b"root only\n")
+        os.chmod(private, 0o600)
+        self.addCleanup(os.unlink, private)
+        s = self.own_server()
+        st = proc_status(s.proc.pid)
+        self.assertEqual(st["Uid"].split(), ["65534"] * 4)
+        self.assertEqual(st["Gid"].split(), ["65534"] * 4)
+        self.assertEqual(st["NoNewPrivs"], "1")
+        caps = int(st["CapEff"], 16)
+        self.assertEqual(int(st["CapPrm"], 16), caps)
+        if self.kernel:
+            # SO_SNDBUFFORCE; CAP_BPF only on kernels that want it
+            self.assertTrue(caps & (1 << CAP_NET_ADMIN), st["CapEff"])
+            self.assertEqual(caps & ~(1 << CAP_NET_ADMIN | 1 << CAP_BPF),
+                             0, st["CapEff"])
+        else:
+            self.assertEqual(caps, 0, st["CapEff"])
+        c = Client(s.port)
+        self.addCleanup(c.close)
+        # a file nobody cannot read is refused, and never cached for later
+        for _ in range(3):
+            self.assertEqual(c.get("/private.txt").status, 403)
+            self.assertEqual(c.get("/a.txt").body, self.files["/a.txt"])
+        if self.kernel:
+            self.assertGreater(s.stats()["kernel_hits"], 0)
+
+    def test_user_root_keeps_root(self):
+        s = self.own_server("--user", "root")
+        self.assertEqual(proc_status(s.proc.pid)["Uid"].split()[1], "0")
+        self.assertTrue(any("running as root" in l for l in s.log), s.log)
+
+    def test_bad_user_or_unreadable_root(self):
+        private = tempfile.mkdtemp(prefix="fileserver-private-")
+        self.addCleanup(os.rmdir, private)
+        for args, msg in ((["-d", self.root, "--user", "nosuchuser"],
+                           "user 'nosuchuser': no such user"),
+                          (["-d", private], "is not readable by uid 65534")):
+            r = subprocess.run([SERVER, "-p", str(free_port())] + args,
+                               capture_output=True, text=True, timeout=10)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn(msg, r.stderr)
+
+
 def parse_metrics(text):
     """Prometheus text format, checked as it is parsed: every sample belongs
     to the family declared just before it, counters end in _total, and no
@@ -538,7 +599,7 @@ class Observability:
         self.assertEqual(len(plain), 0 if self.kernel else 1, lines)
 
 
-class UserspaceTests(Observability, Limits, Common, Base):
+class UserspaceTests(Privilege, Observability, Limits, Common, Base):
     kernel = False
 
     def test_no_kernel_path(self):
@@ -595,7 +656,7 @@ class UserspaceTests(Observability, Limits, Common, Base):
         self.assertIn("kernel cache disabled", p.stderr.read())
 
 
-class KernelTests(Observability, Limits, Common, Base):
+class KernelTests(Privilege, Observability, Limits, Common, Base):
     kernel = True
 
     def test_bpf_refused_falls_back_once(self):
@@ -639,7 +700,9 @@ class KernelTests(Observability, Limits, Common, Base):
                 for c in clients:
                     c.close()
         after = self.server.stats()
-        self.assertEqual(after["kernel_hits"] - before["kernel_hits"], 250)
+        self.assertEqual(after["kernel_hits"] - before["kernel_hits"], 250,
+                         {k: after[k] - before[k] for k in after
+                          if after[k] != before[k]})
 
     def test_alternating_uses_both_paths(self):
         before = self.server.stats()

@@ -3,7 +3,7 @@
 # Only packages that are missing are installed, so a second run is quick.
 set -eu
 
-packages="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool liburing-dev \
+packages="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool liburing-dev libcap-dev \
 check meson ninja-build pkg-config iproute2 curl python3 \
 libclang-rt-14-dev nginx"
 for opt in "$@"; do

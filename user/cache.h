@@ -16,7 +16,8 @@ struct kernel_path;
 struct cache;
 struct cache_stats;
 
-/* root_path and root_fd name the document root. Returns NULL on failure,
+/* root_path and root_fd name the document root (a relative root_path needs
+ * no search permission above the root). Returns NULL on failure,
  * with the reason logged. */
 struct cache *cache_new(struct kernel_path *kp, const char *root_path,
 			int root_fd, uint64_t max_file);

@@ -22,6 +22,7 @@ enum {
 	OPT_IDLE_TIMEOUT,
 	OPT_METRICS_PORT,
 	OPT_ACCESS_LOG,
+	OPT_USER,
 };
 
 static const struct option long_options[] = {
@@ -37,6 +38,7 @@ static const struct option long_options[] = {
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "metrics-port", required_argument, NULL, OPT_METRICS_PORT },
 	{ "access-log", required_argument, NULL, OPT_ACCESS_LOG },
+	{ "user", required_argument, NULL, OPT_USER },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -63,11 +65,15 @@ static void usage(FILE *out)
 "                             /metrics on the main port\n"
 "      --access-log FILE      log requests userspace answers, nginx combined\n"
 "                             format (\"-\": stderr; default off)\n"
+"      --user USER            started as root: run as USER once the port is\n"
+"                             bound and BPF attached (default nobody;\n"
+"                             \"root\" keeps root)\n"
 "  -v, --verbose              log start-up details, e.g. cached files\n"
 "  -h, --help                 show this help and exit\n"
 "\n"
 "Environment (the flags win): FILESERVER_DOCROOT, FILESERVER_INTERFACE,\n"
-"FILESERVER_KERNEL_PROCESSING (1/0, true/false, yes/no, on/off).\n");
+"FILESERVER_KERNEL_PROCESSING (1/0, true/false, yes/no, on/off),\n"
+"FILESERVER_USER.\n");
 }
 
 static int bad_value(const char *what, const char *value)
@@ -171,6 +177,7 @@ int main(int argc, char **argv)
 		.header_timeout = 10,
 		.idle_timeout = 75,
 		.send_timeout = 60,
+		.user = "nobody",
 	};
 	const char *iface = getenv("FILESERVER_INTERFACE");
 	const char *env = getenv("FILESERVER_DOCROOT");
@@ -181,6 +188,11 @@ int main(int argc, char **argv)
 
 	if (env && *env)
 		cfg.docroot = env;
+	env = getenv("FILESERVER_USER");
+	if (env && *env) {
+		cfg.user = env;
+		cfg.user_explicit = true;
+	}
 	env = getenv("FILESERVER_KERNEL_PROCESSING");
 	if (env && *env && !parse_bool(env, &cfg.kernel_cache))
 		return bad_value("FILESERVER_KERNEL_PROCESSING", env);
@@ -240,6 +252,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_ACCESS_LOG:
 			cfg.access_log = optarg;
+			break;
+		case OPT_USER:
+			if (!*optarg)
+				return bad_value("user", optarg);
+			cfg.user = optarg;
+			cfg.user_explicit = true;
 			break;
 		case 'h':
 			usage(stdout);

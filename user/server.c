@@ -35,6 +35,7 @@
 #include "kernel_path.h"
 #include "log.h"
 #include "metrics.h"
+#include "privilege.h"
 #include "server.h"
 
 #define RING_ENTRIES	1024
@@ -1108,7 +1109,7 @@ static void setup_kernel_path(struct server *s)
 	}
 	if (kernel_path_open(&s->kp, chunks) == 0) {
 		s->kernel = true;
-		s->cache = cache_new(&s->kp, cfg->docroot, s->root_fd,
+		s->cache = cache_new(&s->kp, ".", s->root_fd,
 				     cfg->cache_max_file);
 	}
 	if (!s->kernel || !s->cache) {
@@ -1119,9 +1120,6 @@ static void setup_kernel_path(struct server *s)
 		s->kernel = false;
 		return;
 	}
-	cache_preload(s->cache, PRELOAD_MAX,
-		      cfg->metrics_port && cfg->metrics_port != cfg->port ?
-		      NULL : METRICS_PATH);
 	log_info("eBPF kernel path on: %llu MiB cache, files up to %llu KiB",
 		 (unsigned long long)cfg->cache_size >> 20,
 		 (unsigned long long)cfg->cache_max_file >> 10);
@@ -1204,7 +1202,25 @@ int server_run(const struct server_config *cfg)
 		if (!s.access_log)
 			goto out;
 	}
+	/* The cache walks and watches the tree by path: relative to the root,
+	 * paths need no search permission on the directories above it, which
+	 * the user we drop to may not have. */
+	if (fchdir(s.root_fd)) {
+		log_error("document root '%s': %s", cfg->docroot,
+			  strerror(errno));
+		goto out;
+	}
 	setup_kernel_path(&s);
+	if (privilege_drop(cfg->user, cfg->user_explicit,
+			   s.kernel ? s.kp.stats_fd : -1, s.root_fd,
+			   cfg->docroot))
+		goto out;
+	/* Only now: a file the user we run as cannot read must not be
+	 * answered from the cache either. */
+	if (s.cache)
+		cache_preload(s.cache, PRELOAD_MAX,
+			      cfg->metrics_port && cfg->metrics_port != cfg->port ?
+			      NULL : METRICS_PATH);
 	refresh_date(&s);
 
 	for (i = 0; i < LISTENERS; i++)

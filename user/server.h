@@ -21,6 +21,8 @@ struct server_config {
 	unsigned send_timeout;		/* seconds without send progress */
 	uint16_t metrics_port;		/* 0: /metrics on the main port */
 	const char *access_log;		/* NULL: off; "-": stderr */
+	const char *user;		/* to run as once set up, if root */
+	bool user_explicit;		/* asked for, not the default */
 };
 
 /* Runs until SIGINT or SIGTERM. Returns the process exit status. */
