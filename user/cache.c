@@ -66,7 +66,7 @@ struct cache {
 	struct watch *watches;
 	size_t nwatches;
 
-	uint64_t admissions, evictions, invalidations;
+	uint64_t admissions, evictions, invalidations, full;
 };
 
 static uint64_t now_ns(void)
@@ -133,21 +133,32 @@ int cache_event_fd(const struct cache *c)
 	return c->inotify_fd;
 }
 
-/* Stops the kernel from answering with entry e. The map entry is rewritten
- * with a new generation so that responses already queued fall back to
- * userspace instead of sending the old bytes. */
+/* Stops the kernel from answering with entry e: responses already queued
+ * see a new generation and fall back to userspace.
+ *
+ * Only the generation may change. The sk_msg stage reads the entry field by
+ * field while this update copies the whole value: had lengths or chunk ids
+ * changed too, a copy already past the generation check could mix old and
+ * new fields (seen: Date stamped over the status line). Rewriting every
+ * other byte unchanged, the entry stays whole until its quarantine ends. */
 static void entry_drop(struct cache *c, uint32_t id)
 {
 	struct entry *e = &c->entries[id];
-	struct fs_cache_entry dead = {};
+	struct fs_cache_entry retired;
 
 	if (e->state != ENTRY_LIVE)
 		return;
 	if (bpf_map_delete_elem(c->kp->file_cache_fd, &e->key) && errno != ENOENT)
 		log_warn("cache: dropping '%s': %s", e->file, strerror(errno));
-	dead.gen = ++e->gen;
-	if (bpf_map_update_elem(c->kp->cache_entries_fd, &id, &dead, BPF_ANY))
-		log_warn("cache: retiring entry %u: %s", id, strerror(errno));
+	if (bpf_map_lookup_elem(c->kp->cache_entries_fd, &id, &retired) == 0) {
+		retired.gen = ++e->gen;
+		if (bpf_map_update_elem(c->kp->cache_entries_fd, &id, &retired,
+					BPF_ANY))
+			log_warn("cache: retiring entry %u: %s", id,
+				 strerror(errno));
+	} else {
+		log_warn("cache: reading entry %u: %s", id, strerror(errno));
+	}
 	log_debug("Dropped '%s' from the kernel cache", e->file);
 	c->nquarantined_chunks += e->nchunks;
 	e->state = ENTRY_QUARANTINE;
@@ -321,8 +332,12 @@ static bool entry_fill(struct cache *c, uint32_t id, int fd,
 	resp_len = head_len + st->st_size;
 	n = (resp_len + FS_CHUNK_SIZE - 1) / FS_CHUNK_SIZE;
 	if (head_len == 0 || date_off + FS_DATE_LEN > FS_CHUNK_SIZE ||
-	    n > FS_ENTRY_MAX_CHUNKS || !chunks_reserve(c, n))
+	    n > FS_ENTRY_MAX_CHUNKS)
 		return false;
+	if (!chunks_reserve(c, n)) {
+		c->full++;
+		return false;
+	}
 	resp = calloc(n, FS_CHUNK_SIZE);
 	e->chunks = calloc(n, sizeof(*e->chunks));
 	if (!resp || !e->chunks)
@@ -395,6 +410,7 @@ bool cache_admit(struct cache *c, const char *key, const char *file)
 	}
 	id = entry_alloc(c);
 	if (id < 0) {
+		c->full++;
 		close(fd);
 		return false;
 	}
@@ -553,6 +569,7 @@ void cache_get_stats(const struct cache *c, struct cache_stats *out)
 		.admissions = c->admissions,
 		.evictions = c->evictions,
 		.invalidations = c->invalidations,
+		.full = c->full,
 	};
 	for (i = 0; i < FS_CACHE_ENTRIES; i++)
 		if (c->entries[i].state == ENTRY_LIVE) {

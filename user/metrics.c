@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -103,20 +104,38 @@ static void bytes(struct out *o, const struct user_metrics *u,
 
 struct reason {
 	const char *name;
-	size_t off;	/* of its counter in struct fs_stats */
+	size_t off;	/* of its 64-bit counter in the struct read */
 };
 
-/* A counter family with one sample per reason. */
-static void by_reason(struct out *o, const char *name, const char *help,
-		      const struct reason *r, size_t n, const struct fs_stats *k)
+/* A counter family with one sample per reason (label), read from base. */
+static void by_reason(struct out *o, const char *name, const char *label,
+		      const char *help, const struct reason *r, size_t n,
+		      const void *base)
 {
 	size_t i;
 
 	family(o, name, "counter", help);
 	for (i = 0; i < n; i++)
-		put(o, "%s{reason=\"%s\"} %llu\n", name, r[i].name,
-		    (unsigned long long)*(const __u64 *)((const char *)k +
-							   r[i].off));
+		put(o, "%s{%s=\"%s\"} %llu\n", name, label, r[i].name,
+		    (unsigned long long)*(const uint64_t *)((const char *)base +
+							      r[i].off));
+}
+
+static void faults(struct out *o, const struct user_metrics *u)
+{
+#define FAULT(name, kind) \
+	{ name, offsetof(struct user_metrics, faults) + kind * sizeof(uint64_t) }
+	static const struct reason kinds[] = {
+		FAULT("connection_limit", FAULT_CONN_LIMIT),
+		FAULT("sockhash_insert", FAULT_SOCKHASH_INSERT),
+		FAULT("file_shrank", FAULT_FILE_SHRANK),
+		FAULT("ring_full", FAULT_RING_FULL),
+	};
+#undef FAULT
+
+	by_reason(o, "fileserver_faults_total", "kind",
+		  "Faults the server handled, by kind.",
+		  kinds, sizeof(kinds) / sizeof(kinds[0]), u);
 }
 
 static void kernel_reasons(struct out *o, const struct fs_stats *k)
@@ -134,10 +153,10 @@ static void kernel_reasons(struct out *o, const struct fs_stats *k)
 		{ "busy", offsetof(struct fs_stats, fallback_busy) },
 	};
 
-	by_reason(o, "fileserver_kernel_passes_total",
+	by_reason(o, "fileserver_kernel_passes_total", "reason",
 		  "Requests the kernel path passed to userspace, by reason.",
 		  passes, sizeof(passes) / sizeof(passes[0]), k);
-	by_reason(o, "fileserver_kernel_fallbacks_total",
+	by_reason(o, "fileserver_kernel_fallbacks_total", "reason",
 		  "Kernel responses handed back to userspace, by reason.",
 		  fallbacks, sizeof(fallbacks) / sizeof(fallbacks[0]), k);
 	family(o, "fileserver_kernel_split_requests_total", "counter",
@@ -167,6 +186,11 @@ static void cache(struct out *o, const struct cache_stats *cs)
 	       "Responses dropped because their file changed.");
 	put(o, "fileserver_cache_invalidations_total %llu\n",
 	    (unsigned long long)cs->invalidations);
+	family(o, "fileserver_cache_full_total", "counter",
+	       "Admissions refused: no room even after evicting (evicted "
+	       "memory is reused after a 2 s quarantine).");
+	put(o, "fileserver_cache_full_total %llu\n",
+	    (unsigned long long)cs->full);
 }
 
 size_t metrics_render(char *buf, size_t cap, const struct user_metrics *user,
@@ -193,6 +217,7 @@ size_t metrics_render(char *buf, size_t cap, const struct user_metrics *user,
 	       "Connections open now.");
 	put(&o, "fileserver_connections_active %llu\n",
 	    (unsigned long long)user->conns_active);
+	faults(&o, user);
 	cache(&o, cs ? cs : &no_cache);
 	if (kernel)
 		kernel_reasons(&o, kernel);

@@ -16,12 +16,23 @@
 
 enum metrics_method { METRICS_GET, METRICS_HEAD, METRICS_OTHER, METRICS_METHODS };
 
+/* Things that went wrong but cost no client a correct response (or, for a
+ * file that shrank, cost only that response), by kind. */
+enum metrics_fault {
+	FAULT_CONN_LIMIT,	/* accepted beyond --max-connections: closed */
+	FAULT_SOCKHASH_INSERT,	/* not in sock_hash: userspace serves it all */
+	FAULT_FILE_SHRANK,	/* a body ended early: connection closed */
+	FAULT_RING_FULL,	/* no free SQE: submitted early to make room */
+	METRICS_FAULTS,
+};
+
 struct user_metrics {
 	uint64_t responses[METRICS_METHODS][5];	/* by status class 1xx-5xx */
 	uint64_t rx_bytes;
 	uint64_t tx_bytes;
 	uint64_t conns_opened;
 	uint64_t conns_active;
+	uint64_t faults[METRICS_FAULTS];
 };
 
 struct cache_stats {
@@ -30,6 +41,7 @@ struct cache_stats {
 	uint64_t admissions;
 	uint64_t evictions;
 	uint64_t invalidations;
+	uint64_t full;		/* admissions refused for want of room */
 };
 
 static inline void metrics_count_response(struct user_metrics *m,

@@ -156,6 +156,7 @@ static struct io_uring_sqe *get_sqe(struct server *s)
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
 
 	if (!sqe) {
+		s->metrics.faults[FAULT_RING_FULL]++;
 		io_uring_submit(&s->ring);
 		sqe = io_uring_get_sqe(&s->ring);
 	}
@@ -812,7 +813,13 @@ static void on_send(struct server *s, struct conn *c, int res)
 
 static void on_splice_in(struct server *s, struct conn *c, int res)
 {
-	if (res <= 0) {		/* error, or the file shrank under us */
+	if (res <= 0) {
+		/* The header promised more: all we can do is close. */
+		if (res == 0) {
+			s->metrics.faults[FAULT_FILE_SHRANK]++;
+			log_warn("a file shrank while being sent: response cut "
+				 "short, connection closed");
+		}
 		conn_close(s, c);
 		return;
 	}
@@ -854,6 +861,7 @@ static struct conn *conn_new(struct server *s, int fd, bool metrics_only)
 			break;
 		}
 	if (!c) {
+		s->metrics.faults[FAULT_CONN_LIMIT]++;
 		if (!s->limit_logged)
 			log_warn("connection limit (%u) reached; refusing",
 				 s->cfg->max_conns);
@@ -901,6 +909,8 @@ static struct conn *conn_new(struct server *s, int fd, bool metrics_only)
 		 * sock_hash, and the parser only looks at data when more
 		 * comes in. */
 		kick_parser(fd);
+	} else {
+		s->metrics.faults[FAULT_SOCKHASH_INSERT]++;
 	}
 	return c;
 }
