@@ -195,6 +195,12 @@ int fs_verdict(struct __sk_buff *skb)
 		st->user_requests++;
 		return SK_PASS;
 	}
+	if (!conn->user_only &&
+	    (sh->overrun || sh->user_rx - sh->user_done > FS_USER_OWED_MAX)) {
+		sh->overrun = 1;
+		st->drop_overrun++;
+		return SK_DROP;
+	}
 	if (conn->user_only) {
 		reason = &st->pass_unframed;
 		goto pass;

@@ -73,6 +73,17 @@ struct fs_clock {
  * Userspace may declare a response done as it submits its last send: the
  * send target makes that safe.
  */
+/*
+ * Request bytes userspace may owe answers for on one connection. Userspace
+ * reads no further while it answers, but the stream parser keeps taking
+ * requests off TCP, so nothing pushes back on the client; and each request
+ * passed holds a clone of its whole skb in the socket's receive memory.
+ * Under a pipelined flood that ended in stalled connections: past this
+ * the kernel drops the rest of the stream, and userspace closes the
+ * connection once it has answered what it was given.
+ */
+#define FS_USER_OWED_MAX	(64 * 1024)
+
 struct fs_conn_shared {
 	__u64 cookie;		/* socket cookie of the slot's owner; 0 = free */
 	__u64 user_rx;		/* request bytes the kernel passed to userspace */
@@ -81,7 +92,8 @@ struct fs_conn_shared {
 	__u64 user_send_target;	/* user_sent once its last response is out */
 	__u32 kern_queued;	/* requests redirected for a kernel response */
 	__u32 kern_sent;	/* of those, turned into responses (or handed back) */
-	__u8 pad[16];
+	__u32 overrun;		/* past FS_USER_OWED_MAX: the rest is dropped */
+	__u8 pad[12];
 };
 
 /* One kernel response waiting in the socket's backlog. */
@@ -127,6 +139,9 @@ struct fs_stats {
 	/* A redirected request reached sk_msg in a piece of another size:
 	 * counted to find out whether skb_send_sock() ever splits one. */
 	__u64 split_requests;
+	/* Requests dropped on connections past FS_USER_OWED_MAX, which
+	 * userspace then closes. */
+	__u64 drop_overrun;
 };
 
 #endif /* FS_MAPS_H */

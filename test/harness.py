@@ -3,8 +3,10 @@ its log, and a free loopback port for it."""
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 
 
@@ -89,3 +91,22 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def kernel_path_unavailable(binary):
+    """Why binary cannot run its eBPF path here, or None if it can."""
+    if os.geteuid() != 0:
+        return "not running as root"
+    if shutil.which("bpftool") is None:
+        return "bpftool not found"
+    probe = tempfile.mkdtemp()
+    try:
+        s = Server(binary, probe, True)
+        on = s.kernel_on()
+        s.stop()
+    finally:
+        shutil.rmtree(probe)
+    if not on:
+        return "the server could not load its BPF programs: " + \
+            " | ".join(s.log)
+    return None

@@ -19,7 +19,7 @@ import threading
 import time
 import unittest
 
-from harness import Server, free_port
+from harness import Server, free_port, kernel_path_unavailable
 
 SERVER = None
 MODE = None
@@ -768,22 +768,7 @@ def main():
     del sys.argv[1:3]
     cls = KernelTests if MODE == "kernel" else UserspaceTests
     if MODE == "kernel":
-        why = None
-        if os.geteuid() != 0:
-            why = "not running as root"
-        elif shutil.which("bpftool") is None:
-            why = "bpftool not found"
-        if why is None:
-            probe = tempfile.mkdtemp()
-            try:
-                s = Server(SERVER, probe, True)
-                on = s.kernel_on()
-                s.stop()
-                if not on:
-                    why = "the server could not load its BPF programs: " + \
-                        " | ".join(s.log)
-            finally:
-                shutil.rmtree(probe)
+        why = kernel_path_unavailable(SERVER)
         if why:
             print("SKIP: kernel-path integration tests not run: " + why,
                   flush=True)

@@ -121,6 +121,7 @@ int kernel_path_add_conn(struct kernel_path *kp, int fd, uint32_t slot,
 	sh->user_send_target = 0;
 	sh->kern_queued = 0;
 	sh->kern_sent = 0;
+	sh->overrun = 0;
 	/* the kernel trusts the counters once the cookie names the socket */
 	__atomic_store_n(&sh->cookie, *cookie, __ATOMIC_RELEASE);
 	if (bpf_map_update_elem(kp->conn_store_fd, cookie, &conn, BPF_ANY))

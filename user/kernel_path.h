@@ -64,6 +64,16 @@ static inline void kernel_path_user_done(struct kernel_path *kp, uint32_t slot,
 	__atomic_fetch_add(&sh->user_done, done, __ATOMIC_RELEASE);
 }
 
+/* The kernel is dropping the rest of the stream (FS_USER_OWED_MAX): the
+ * connection is to be closed. Requests passed before may still be on
+ * their way, but need not be waited for: they would not all come (seen:
+ * the socket's backlog stalling with them under the same flood). */
+static inline bool kernel_path_overrun(const struct kernel_path *kp,
+				       uint32_t slot)
+{
+	return __atomic_load_n(&kp->shared[slot].overrun, __ATOMIC_ACQUIRE);
+}
+
 /* Responses the kernel has queued on the connection so far: a change means
  * the connection is in use even though userspace saw nothing. */
 static inline uint32_t kernel_path_activity(const struct kernel_path *kp,

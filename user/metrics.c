@@ -130,6 +130,7 @@ static void faults(struct out *o, const struct user_metrics *u)
 		FAULT("sockhash_insert", FAULT_SOCKHASH_INSERT),
 		FAULT("file_shrank", FAULT_FILE_SHRANK),
 		FAULT("ring_full", FAULT_RING_FULL),
+		FAULT("request_overrun", FAULT_OVERRUN),
 	};
 #undef FAULT
 
@@ -163,6 +164,10 @@ static void kernel_reasons(struct out *o, const struct fs_stats *k)
 	       "Redirected requests that reached the sk_msg stage in pieces.");
 	put(o, "fileserver_kernel_split_requests_total %llu\n",
 	    (unsigned long long)k->split_requests);
+	family(o, "fileserver_kernel_overrun_drops_total", "counter",
+	       "Requests dropped on connections owing too many answers.");
+	put(o, "fileserver_kernel_overrun_drops_total %llu\n",
+	    (unsigned long long)k->drop_overrun);
 }
 
 static void cache(struct out *o, const struct cache_stats *cs)

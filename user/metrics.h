@@ -23,6 +23,7 @@ enum metrics_fault {
 	FAULT_SOCKHASH_INSERT,	/* not in sock_hash: userspace serves it all */
 	FAULT_FILE_SHRANK,	/* a body ended early: connection closed */
 	FAULT_RING_FULL,	/* no free SQE: submitted early to make room */
+	FAULT_OVERRUN,		/* too many requests unanswered: closed */
 	METRICS_FAULTS,
 };
 

@@ -66,6 +66,7 @@ enum op {
 	OP_SPLICE_OUT,		/* pipe -> socket */
 	OP_WAIT_KERNEL,		/* a kernel response is still queued ahead */
 	OP_POLL_OUT,		/* room in the socket for the next splice */
+	OP_POLL_IN,		/* a kernel-path socket is readable: recv next */
 	OP_RECV_RETRY,		/* recv found nothing the kernel path had ready */
 	OP_TICK,
 	OP_INOTIFY,
@@ -202,9 +203,33 @@ static void conn_close(struct server *s, struct conn *c)
 
 static void arm_recv(struct server *s, struct conn *c)
 {
-	struct io_uring_sqe *sqe = get_sqe(s);
+	struct io_uring_sqe *sqe;
+	int flags = 0;
 
-	io_uring_prep_recv(sqe, c->fd, NULL, RECV_BUF_SIZE, 0);
+	if (c->in_kernel && kernel_path_overrun(&s->kp, c->id)) {
+		log_debug("connection %u: over %u request bytes unanswered; "
+			  "closed", c->id, FS_USER_OWED_MAX);
+		s->metrics.faults[FAULT_OVERRUN]++;
+		conn_close(s, c);
+		return;
+	}
+	if (c->in_kernel) {
+		/* A kernel-path socket can poll readable while its bytes sit
+		 * with the stream parser, and recv says -EAGAIN. io_uring
+		 * would then re-poll and retry inside the kernel, never
+		 * coming back (seen under a pipelined flood: the whole server
+		 * spun in task work). So: our own poll, linked to a recv that
+		 * does not wait, and -EAGAIN handled by on_recv. */
+		if (io_uring_sq_space_left(&s->ring) < 2)
+			io_uring_submit(&s->ring);
+		sqe = get_sqe(s);
+		io_uring_prep_poll_add(sqe, c->fd, POLLIN);
+		sqe->flags |= IOSQE_IO_LINK;
+		conn_submit(c, sqe, OP_POLL_IN);
+		flags = MSG_DONTWAIT;
+	}
+	sqe = get_sqe(s);
+	io_uring_prep_recv(sqe, c->fd, NULL, RECV_BUF_SIZE, flags);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = RECV_GROUP;
 	conn_submit(c, sqe, OP_RECV);
@@ -1049,6 +1074,7 @@ static void on_completion(struct server *s, struct io_uring_cqe *cqe)
 	case OP_RECV_RETRY:
 		arm_recv(s, c);
 		break;
+	case OP_POLL_IN:	/* its linked recv completes next */
 	default:
 		break;
 	}
