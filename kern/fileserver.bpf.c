@@ -361,8 +361,12 @@ int fs_respond(struct sk_msg_md *msg)
 	if (p->req_len != size)
 		st->split_requests++;
 	__sync_fetch_and_add(&sh->kern_sent, 1);
-	if (sh->user_sent < sh->user_send_target) {
-		/* userspace's previous response is not all in the socket */
+	if (sh->user_rx != sh->user_done ||
+	    sh->user_sent < sh->user_send_target) {
+		/* Userspace owes an earlier answer (an earlier request of
+		 * this pipeline may have been handed back below after the
+		 * verdict saw the connection idle), or its last response is
+		 * not all in the socket yet: ours would overtake it. */
 		reason = &st->fallback_busy;
 		goto to_user;
 	}

@@ -214,7 +214,8 @@ class KernelFaults:
     def test_entry_changed_between_verdict_and_send(self):
         """A file replaced while its kernel responses are queued: each
         response is one whole version, never a mix; the ones whose entry
-        went stale on the way fall back to userspace. (Replaced by rename,
+        went stale on the way fall back to userspace, and the kernel's
+        answer to the next pipelined request waits for theirs. (Replaced by rename,
         as deployments do: a read racing an in-place write can tear, for
         any server.)"""
         version = lambda v: (b"v%06d\n" % v) * 300
@@ -237,12 +238,16 @@ class KernelFaults:
             c = Client(s.port)
             try:
                 while not stop.is_set():
-                    c.send(request("/r.txt") * 4)
-                    for _ in range(4):
+                    # pipelined behind one that may fall back to
+                    # userspace: its kernel answer must not overtake
+                    c.send((request("/r.txt") + request("/a.txt")) * 2)
+                    for _ in range(2):
                         r = c.read()
                         if r.status != 200 or r.body != r.body[:8] * 300:
                             bad.append((r.status, r.body[:16]))
-                        count[0] += 1
+                        if c.read().body != self.files["/a.txt"]:
+                            bad.append("out of order")
+                        count[0] += 2
             except Exception as e:          # reported below
                 bad.append(repr(e))
             finally:
