@@ -18,6 +18,7 @@
 #define HTTP_CLASSIFY_H
 
 #include "fs_maps.h"
+#include "http_chars.h"
 
 enum http_frame {
 	HTTP_FRAME_MORE = 0,	/* no end of head yet */
@@ -71,6 +72,10 @@ static const char http_field_names[FIELD_COUNT][HTTP_FIELD_NAME_MAX] = {
 
 static const __u8 http_field_lens[FIELD_COUNT] = { 4, 14, 17, 5, 10, 6, 3 };
 
+/* Field lines userspace takes (its HTTP_MAX_HEADERS): more is a 431 there,
+ * so never a cached answer here. */
+#define HTTP_MAX_FIELDS		100
+
 #define HTTP_KEEP_ALIVE		"keep-alive"
 #define HTTP_KEEP_ALIVE_LEN	10
 
@@ -85,6 +90,7 @@ struct http_scan {
 	__u32 value_bad;	/* Connection value is not exactly keep-alive */
 	__u32 seen_host;
 	__u32 version_ok;
+	__u32 fields;		/* field lines so far */
 	__u64 acc;		/* method or version bytes */
 	__u8 prev;
 	struct http_class out;
@@ -99,8 +105,7 @@ static __always_inline __u8 http_lower(__u8 c)
  * No '%': decoding is userspace's job. */
 static __always_inline int http_path_char(__u8 c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
+	if (http_alnum(c))
 		return 1;
 	switch (c) {
 	case '-': case '.': case '_': case '~': case '!': case '$': case '&':
@@ -225,7 +230,16 @@ static __always_inline long http_scan_byte(__u32 i, __u8 c, struct http_scan *s)
 			break;
 		case SCAN_LINE_END:
 			break;
-		default:			/* line ended early */
+		case SCAN_METHOD:
+		case SCAN_TARGET:
+		case SCAN_PATH:
+		case SCAN_QUERY:
+		case SCAN_OTHER_TARGET:
+			/* a request line without a version: userspace answers
+			 * it with a 400 at once, no blank line needed */
+			http_scan_unsafe(s);
+			return 1;
+		default:			/* a field line without ':' */
 			s->out.cacheable = 0;
 			break;
 		}
@@ -292,7 +306,8 @@ static __always_inline long http_scan_byte(__u32 i, __u8 c, struct http_scan *s)
 			s->state = SCAN_VERSION;
 			s->acc = 0;
 			s->pos = 0;
-		} else if (c >= 0x80) {
+		} else if (c >= 0x80 || c == '\t') {
+			/* a control byte in a target is a 400 in userspace */
 			s->out.cacheable = 0;
 		}
 		break;
@@ -315,6 +330,8 @@ static __always_inline long http_scan_byte(__u32 i, __u8 c, struct http_scan *s)
 		s->state = SCAN_NAME;
 		s->field_mask = (1u << FIELD_COUNT) - 1;
 		s->pos = 0;
+		if (++s->fields > HTTP_MAX_FIELDS)
+			s->out.cacheable = 0;
 		/* fall through */
 	case SCAN_NAME:
 		if (c == ':') {
@@ -328,7 +345,8 @@ static __always_inline long http_scan_byte(__u32 i, __u8 c, struct http_scan *s)
 			s->state = SCAN_VALUE_OWS;
 			s->value_bad = 0;
 			s->pos = 0;
-		} else if (c == ' ' || c == '\t') {
+		} else if (!http_tchar(c)) {
+			/* userspace refuses the request: 400 */
 			s->out.cacheable = 0;
 			s->state = SCAN_LINE_END;
 		} else {
@@ -342,6 +360,9 @@ static __always_inline long http_scan_byte(__u32 i, __u8 c, struct http_scan *s)
 		s->state = SCAN_VALUE;
 		/* fall through */
 	case SCAN_VALUE:
+		/* a 400 in userspace (and trailing OWS, rare, left to it) */
+		if (s->field == FIELD_HOST && !http_host_char(c))
+			s->out.cacheable = 0;
 		if (s->field != FIELD_CONNECTION)
 			break;
 		if (s->pos < HTTP_KEEP_ALIVE_LEN) {

@@ -137,6 +137,47 @@ START_TEST(malformed_headers)
 }
 END_TEST
 
+/* What userspace refuses with a 400 or 431 is never a cached 200. */
+START_TEST(what_userspace_refuses)
+{
+	char req[4096];
+	int i, n;
+
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nX[A]: b\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nX/Y: b\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nX-\xc3\xa9: b\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a/b\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a b\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: u@h\r\n\r\n");
+	assert_cacheable("GET /a HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", "/a", 0);
+
+	/* 100 field lines pass, 101 do not */
+	for (i = 100; i <= 101; i++) {
+		int f;
+
+		n = snprintf(req, sizeof(req), "GET /a HTTP/1.1\r\nHost: h\r\n");
+		for (f = 1; f < i; f++)
+			n += snprintf(req + n, sizeof(req) - n, "X-%d: v\r\n", f);
+		snprintf(req + n, sizeof(req) - n, "\r\n");
+		if (i == 100)
+			assert_cacheable(req, "/a", 0);
+		else
+			assert_framed_not_cacheable(req);
+	}
+}
+END_TEST
+
+START_TEST(request_line_without_version_is_unsafe)
+{
+	/* userspace answers 400 at once; waiting for a blank line would
+	 * hold the client until the header timeout */
+	ck_assert_uint_eq(classify("GET /a.txt\r\n").frame, HTTP_FRAME_UNSAFE);
+	ck_assert_uint_eq(classify("GET /a?q\r\nHost: h\r\n").frame,
+			  HTTP_FRAME_UNSAFE);
+	ck_assert_uint_eq(classify("GET\r\n").frame, HTTP_FRAME_UNSAFE);
+}
+END_TEST
+
 START_TEST(bodies_and_bare_lf_are_unsafe)
 {
 	ck_assert_uint_eq(classify("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc").frame,
@@ -212,6 +253,8 @@ int main(void)
 	tcase_add_test(tc, headers_that_change_the_answer);
 	tcase_add_test(tc, host_required_once);
 	tcase_add_test(tc, malformed_headers);
+	tcase_add_test(tc, what_userspace_refuses);
+	tcase_add_test(tc, request_line_without_version_is_unsafe);
 	tcase_add_test(tc, bodies_and_bare_lf_are_unsafe);
 	tcase_add_test(tc, incomplete_at_every_split);
 	tcase_add_test(tc, pipelined_frames_first_only);

@@ -371,7 +371,13 @@ END_TEST
 
 static bool inm(const char *value)
 {
-	return http_etag_matches(&etag, value, strlen(value));
+	return http_etag_matches(&etag, value, strlen(value), false);
+}
+
+/* If-Match's strong comparison */
+static bool im(const char *value)
+{
+	return http_etag_matches(&etag, value, strlen(value), true);
 }
 
 START_TEST(test_etag_matches)
@@ -400,7 +406,21 @@ START_TEST(test_etag_no_match)
 	ck_assert(!inm("\"2a-4d2-17979cfe3d85cd15x\""));
 
 	/* Only the first len bytes count. */
-	ck_assert(!http_etag_matches(&etag, ETAG_S, strlen(ETAG_S) - 1));
+	ck_assert(!http_etag_matches(&etag, ETAG_S, strlen(ETAG_S) - 1,
+				     false));
+}
+END_TEST
+
+START_TEST(test_etag_strong)
+{
+	make_etag();
+	ck_assert(im(ETAG_S));
+	ck_assert(im("\"a\", " ETAG_S));
+	ck_assert(im("*"));
+	ck_assert(!im("W/" ETAG_S));		/* weak never matches strongly */
+	ck_assert(!im("\"a\",W/" ETAG_S));
+	ck_assert(!im("\"a\""));
+	ck_assert(!im("garbage"));
 }
 END_TEST
 
@@ -552,6 +572,7 @@ static Suite *response_suite(void)
 	tcase_add_test(tag, test_etag_make);
 	tcase_add_test(tag, test_etag_matches);
 	tcase_add_test(tag, test_etag_no_match);
+	tcase_add_test(tag, test_etag_strong);
 	tcase_add_test(tag, test_etag_malformed);
 	suite_add_tcase(s, tag);
 

@@ -15,6 +15,7 @@
  */
 #include "http_request.h"
 #include "http_date.h"
+#include "http_chars.h"
 
 #include <string.h>
 
@@ -53,21 +54,6 @@ static bool is_ctl(unsigned char c)
 static bool is_ows(char c)
 {
 	return c == ' ' || c == '\t';
-}
-
-/* RFC 9110 5.6.2: the bytes of methods and field names. */
-static bool is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return true;
-	switch (c) {
-	case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-	case '+': case '-': case '.': case '^': case '_': case '`': case '|':
-	case '~':
-		return true;
-	}
-	return false;
 }
 
 /* ASCII only, unlike tolower(), whose answer depends on the locale. */
@@ -162,6 +148,17 @@ static enum http_parse_status need_more(size_t len, int *status)
 	return HTTP_PARSE_INCOMPLETE;
 }
 
+static bool request_line_has_version(const struct line *l)
+{
+	const char *sp = memchr(l->p, ' ', l->len);
+
+	return sp && memchr(sp + 1, ' ', l->len - (size_t)(sp + 1 - l->p));
+}
+
+/* Bytes of empty lines skipped before a request line: a few are a client's
+ * habit, thousands are not a request. */
+#define LEADING_EMPTY_MAX	16
+
 /*
  * Finds the request line and the blank line ending the head, so that the
  * passes after this one only ever see whole lines.
@@ -181,7 +178,8 @@ static enum http_parse_status frame_head(const char *buf, size_t len,
 	 */
 	for (pos = 0; pos < lim && (buf[pos] == '\r' || buf[pos] == '\n');
 	     pos++)
-		if (buf[pos] == '\r' && pos + 1 < len && buf[pos + 1] != '\n')
+		if ((buf[pos] == '\r' && pos + 1 < len && buf[pos + 1] != '\n') ||
+		    pos >= LEADING_EMPTY_MAX)
 			return parse_error(status, 400);
 
 	start = pos;
@@ -193,6 +191,10 @@ static enum http_parse_status frame_head(const char *buf, size_t len,
 	}
 	if (pos > lim)
 		return parse_error(status, 431);
+	/* No second space: HTTP/0.9, or garbage. No field line can make it
+	 * valid, so do not wait for the end of a head. */
+	if (!request_line_has_version(&h->request_line))
+		return parse_error(status, 400);
 
 	h->fields = pos;
 	do {
@@ -217,15 +219,16 @@ static enum http_method method_of(const char *s, size_t n)
 	return HTTP_OTHER;
 }
 
-/* "HTTP/1.0" or "HTTP/1.1"; another well-formed version is 505. */
+/* "HTTP/1.x"; another well-formed major version is 505. A later 1.x is
+ * answered as 1.1, the highest we speak (RFC 9110 2.5). */
 static int parse_version(const char *s, size_t n, int *minor)
 {
 	if (n != 8 || memcmp(s, "HTTP/", 5) != 0 ||
 	    s[5] < '0' || s[5] > '9' || s[6] != '.' || s[7] < '0' || s[7] > '9')
 		return 400;
-	if (s[5] != '1' || s[7] > '1')
+	if (s[5] != '1')
 		return 505;
-	*minor = s[7] - '0';
+	*minor = s[7] > '1' ? 1 : s[7] - '0';
 	return 0;
 }
 
@@ -355,7 +358,8 @@ static int asterisk_form(struct http_request *req)
 
 /*
  * RFC 9112 3.2.2: clients send absolute-form to proxies, but a server must
- * accept it too. Its authority stands in for Host, so the request has one.
+ * accept it too. Host is still required (3.2), and the target's authority
+ * wins over it.
  */
 static int absolute_form(struct http_request *req, const char *s,
 			 const char *end)
@@ -376,7 +380,6 @@ static int absolute_form(struct http_request *req, const char *s,
 	/* RFC 9110 4.2.1: an http URI with an empty host is invalid */
 	if (a == auth)
 		return 400;
-	req->has_host = true;
 	return normalise_path(req, a, path_end(a, end));
 }
 
@@ -411,7 +414,7 @@ static int parse_request_line(struct http_request *req, const struct line *l)
 	if (!sp || sp == l->p)
 		return 400;
 	for (p = l->p; p < sp; p++)
-		if (!is_tchar((unsigned char)*p))
+		if (!http_tchar((unsigned char)*p))
 			return 400;
 	req->method_token = l->p;
 	req->method_len = (size_t)(sp - l->p);
@@ -446,6 +449,7 @@ struct fields {
 	bool conn_close;
 	bool conn_keep_alive;
 	bool seen_if_modified_since;
+	bool seen_if_unmodified_since;
 };
 
 /* A repeated singleton field is a client bug; keep the first, as nginx. */
@@ -460,9 +464,13 @@ static void capture(const char **dst, size_t *dst_len, const char *v,
 
 static int field_host(struct fields *f, const char *v, size_t n)
 {
-	(void)v;
-	(void)n;
-	/* RFC 9112 3.2: more than one Host is a 400, equal or not */
+	size_t i;
+
+	/* RFC 9112 3.2: more than one Host is a 400, equal or not, and so
+	 * is one that is not uri-host [":" port] */
+	for (i = 0; i < n; i++)
+		if (!http_host_char((unsigned char)v[i]))
+			return 400;
 	return f->hosts++ ? 400 : 0;
 }
 
@@ -574,6 +582,21 @@ static int field_if_modified_since(struct fields *f, const char *v, size_t n)
 	return 0;
 }
 
+static int field_if_unmodified_since(struct fields *f, const char *v,
+				     size_t n)
+{
+	if (!f->seen_if_unmodified_since)
+		f->req->if_unmodified_since = http_date_parse(v, n);
+	f->seen_if_unmodified_since = true;
+	return 0;
+}
+
+static int field_if_match(struct fields *f, const char *v, size_t n)
+{
+	capture(&f->req->if_match, &f->req->if_match_len, v, n);
+	return 0;
+}
+
 static int field_if_none_match(struct fields *f, const char *v, size_t n)
 {
 	capture(&f->req->if_none_match, &f->req->if_none_match_len, v, n);
@@ -611,6 +634,8 @@ static const struct {
 	{ "range", field_range },
 	{ "if-modified-since", field_if_modified_since },
 	{ "if-none-match", field_if_none_match },
+	{ "if-match", field_if_match },
+	{ "if-unmodified-since", field_if_unmodified_since },
 	{ "if-range", field_if_range },
 	{ "user-agent", field_user_agent },
 	{ "referer", field_referer },
@@ -629,7 +654,7 @@ static int parse_field_line(struct fields *f, const struct line *l)
 	 */
 	if (is_ows(l->p[0]))
 		return 400;
-	while (name_len < l->len && is_tchar((unsigned char)l->p[name_len]))
+	while (name_len < l->len && http_tchar((unsigned char)l->p[name_len]))
 		name_len++;
 	/* Also whitespace before the colon, a 400 by RFC 9112 5.1. */
 	if (name_len == 0 || name_len == l->len || l->p[name_len] != ':')
@@ -699,7 +724,8 @@ enum http_parse_status http_parse_request(const char *buf, size_t len,
 	struct head h;
 	int err;
 
-	*req = (struct http_request){ .if_modified_since = -1 };
+	*req = (struct http_request){ .if_modified_since = -1,
+				      .if_unmodified_since = -1 };
 	st = frame_head(buf, len, &h, &req->head_len, status);
 	if (st != HTTP_PARSE_DONE)
 		return st;

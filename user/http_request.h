@@ -70,10 +70,13 @@ struct http_request {
 	const char *target;		/* raw request-target, query included */
 	size_t target_len;
 	bool keep_alive;		/* version default, then Connection */
-	bool has_host;			/* Host field or absolute-form target */
+	bool has_host;			/* a Host field */
 	const char *if_none_match;	/* raw value, NULL if absent */
 	size_t if_none_match_len;
 	time_t if_modified_since;	/* -1 if absent or invalid */
+	const char *if_match;		/* raw value, NULL if absent */
+	size_t if_match_len;
+	time_t if_unmodified_since;	/* -1 if absent or invalid */
 	const char *if_range;		/* raw value, NULL if absent */
 	size_t if_range_len;
 	struct http_range range;

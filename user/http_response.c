@@ -167,6 +167,7 @@ const char *http_status_reason(int status)
 	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
 	case 416: return "Range Not Satisfiable";
+	case 412: return "Precondition Failed";
 	case 417: return "Expectation Failed";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
@@ -219,16 +220,16 @@ static bool etag_char(unsigned char c)
 
 /*
  * One entity-tag at *p. On success *tag and *tag_len hold its opaque-tag,
- * quotes included, and *p is moved past it.
+ * quotes included, *weak its marker, and *p is moved past it.
  */
 static bool etag_parse(const char **p, const char *end, const char **tag,
-		       size_t *tag_len)
+		       size_t *tag_len, bool *weak)
 {
 	const char *s = *p;
 	const char *q;
 
-	/* The weak comparison ignores weakness: skip the marker. */
-	if (end - s >= 2 && s[0] == 'W' && s[1] == '/')
+	*weak = end - s >= 2 && s[0] == 'W' && s[1] == '/';
+	if (*weak)
 		s += 2;
 	if (s == end || *s != '"')
 		return false;
@@ -245,7 +246,7 @@ static bool etag_parse(const char **p, const char *end, const char **tag,
 }
 
 bool http_etag_matches(const struct http_etag *etag, const char *value,
-		       size_t len)
+		       size_t len, bool strong)
 {
 	const char *end = value + len;
 	const char *p = skip_ows(value, end);
@@ -262,14 +263,16 @@ bool http_etag_matches(const struct http_etag *etag, const char *value,
 	while (p < end) {
 		const char *tag;
 		size_t tag_len;
+		bool weak;
 
 		if (*p == ',') {	/* empty elements are allowed */
 			p = skip_ows(p + 1, end);
 			continue;
 		}
-		if (!etag_parse(&p, end, &tag, &tag_len))
+		if (!etag_parse(&p, end, &tag, &tag_len, &weak))
 			return false;
-		if (tag_len == etag->len && memcmp(tag, etag->text, tag_len) == 0)
+		if (tag_len == etag->len && memcmp(tag, etag->text, tag_len) == 0 &&
+		    !(strong && weak))
 			match = true;
 		p = skip_ows(p, end);
 		if (p < end && *p != ',')

@@ -36,13 +36,13 @@ void http_etag_make(struct http_etag *out, uint64_t ino, uint64_t size,
 		    int64_t mtime_ns);
 
 /*
- * Whether an If-None-Match value ("*" or a list of entity tags, weak or not)
- * matches etag by the weak comparison that RFC 9110 13.1.2 prescribes for it.
- * A malformed value never matches: the field is ignored and a full response,
- * which is always correct, goes out.
+ * Whether a list of entity tags ("*", or tags weak or not) matches etag:
+ * by the weak comparison (If-None-Match, RFC 9110 13.1.2), or the strong
+ * one, where a weak tag matches nothing (If-Match, 13.1.1). A malformed
+ * value never matches.
  */
 bool http_etag_matches(const struct http_etag *etag, const char *value,
-		       size_t len);
+		       size_t len, bool strong);
 
 struct http_head {
 	int status;			/* three digits, 100 to 999 */

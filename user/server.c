@@ -405,12 +405,25 @@ static void respond_redirect(struct server *s, struct conn *c,
 	respond(s, c);
 }
 
+/* RFC 9110 13.2.2 steps 1 and 2: the version the client expects is not
+ * the one we have. */
+static bool precondition_failed(const struct http_request *req,
+				const struct http_etag *etag,
+				const struct stat *st)
+{
+	if (req->if_match)
+		return !http_etag_matches(etag, req->if_match,
+					  req->if_match_len, true);
+	return req->if_unmodified_since >= 0 &&
+	       st->st_mtim.tv_sec > req->if_unmodified_since;
+}
+
 static bool not_modified(const struct http_request *req,
 			 const struct http_etag *etag, const struct stat *st)
 {
 	if (req->if_none_match)
 		return http_etag_matches(etag, req->if_none_match,
-					 req->if_none_match_len);
+					 req->if_none_match_len, false);
 	return req->if_modified_since >= 0 &&
 	       st->st_mtim.tv_sec <= req->if_modified_since;
 }
@@ -558,6 +571,11 @@ static void respond_file(struct server *s, struct conn *c,
 	files_head_init(&h, &etag, &st, is_index ? "index.html" : req->path,
 			!c->close_after);
 	size = st.st_size;
+	if (precondition_failed(req, &etag, &st)) {
+		close(fd);
+		respond_error(s, c, 412, head_only, NULL);
+		return;
+	}
 	if (not_modified(req, &etag, &st)) {
 		h.status = 304;
 		head_only = true;

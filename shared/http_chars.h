@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Byte classes of HTTP syntax, shared by the kernel's classifier and the
+ * userspace parser, so that both accept the same bytes.
+ */
+#ifndef HTTP_CHARS_H
+#define HTTP_CHARS_H
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+static __always_inline int http_alnum(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9');
+}
+
+/* RFC 9110 5.6.2: the bytes of methods and field names. */
+static __always_inline int http_tchar(unsigned char c)
+{
+	if (http_alnum(c))
+		return 1;
+	switch (c) {
+	case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
+	case '+': case '-': case '.': case '^': case '_': case '`': case '|':
+	case '~':
+		return 1;
+	}
+	return 0;
+}
+
+/* RFC 3986 3.2.2 and 3.2.3: the bytes of uri-host [":" port] (reg-name,
+ * IPv4 or IP-literal: unreserved, pct-encoded, sub-delims, ':', '[', ']'). */
+static __always_inline int http_host_char(unsigned char c)
+{
+	if (http_alnum(c))
+		return 1;
+	switch (c) {
+	case '-': case '.': case '_': case '~': case '%': case '!': case '$':
+	case '&': case '\'': case '(': case ')': case '*': case '+': case ',':
+	case ';': case '=': case ':': case '[': case ']':
+		return 1;
+	}
+	return 0;
+}
+
+#endif /* HTTP_CHARS_H */
