@@ -772,15 +772,6 @@ static void conn_process(struct server *s, struct conn *c)
 
 /* ---- completions ---------------------------------------------------- */
 
-/* Makes TCP signal the bytes already queued on the socket, so that the
- * stream parser looks at them now rather than when more arrive. */
-static void kick_parser(int fd)
-{
-	int one = 1;
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
-}
-
 static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 {
 	if (cqe->res == -ENOBUFS) {
@@ -790,11 +781,15 @@ static void on_recv(struct server *s, struct conn *c, struct io_uring_cqe *cqe)
 	}
 	if (cqe->res == -EAGAIN && c->in_kernel) {
 		/* TCP said readable, but the bytes still sit with the stream
-		 * parser (a partial head, or data it has not looked at):
-		 * nudge it and look again shortly instead of spinning. */
+		 * parser (a partial head, or data it has not looked at yet:
+		 * the recv has made it look): look again shortly instead of
+		 * spinning. No kick here: a parser run that finds nothing
+		 * new while a passed request is still unread makes the kernel
+		 * count that request as read twice (tcp_bpf_strp_read_sock()
+		 * resets ingress_bytes), and the next request no longer than
+		 * it then never wakes the parser. */
 		struct io_uring_sqe *sqe = get_sqe(s);
 
-		kick_parser(c->fd);
 		io_uring_prep_timeout(sqe, &s->retry_ts, 0, 0);
 		conn_submit(c, sqe, OP_RECV_RETRY);
 		return;
@@ -948,10 +943,6 @@ static struct conn *conn_new(struct server *s, int fd, bool metrics_only)
 		   sizeof(head_timeout));
 	if (kernel_path_add_conn(&s->kp, fd, c->id, &c->cookie) == 0) {
 		c->in_kernel = true;
-		/* The request usually arrived before the socket joined
-		 * sock_hash, and the parser only looks at data when more
-		 * comes in. */
-		kick_parser(fd);
 	} else {
 		s->metrics.faults[FAULT_SOCKHASH_INSERT]++;
 	}
