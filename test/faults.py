@@ -10,16 +10,14 @@ Faults the kernel path alone can meet are tested in kernel mode only.
 """
 import os
 import resource
-import shutil
 import signal
 import socket
 import sys
-import tempfile
 import threading
 import time
 import unittest
 
-from harness import Server, kernel_path_unavailable
+from harness import DocrootTest, Server, kernel_path_unavailable
 from integration import Client, content, parse_metrics, request
 
 SERVER = None
@@ -62,28 +60,16 @@ def read_until_closed(sock, limit=30.0):
         return data, False
 
 
-class Base(unittest.TestCase):
+class Base(DocrootTest):
     kernel = False
+    prefix = "fileserver-faults-"
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="fileserver-faults-")
-        cls.root = os.path.join(cls.tmp, "root")
-        os.makedirs(cls.root)
-        cls.files = {}
+        super().setUpClass()
         cls.put("/a.txt", b"alpha\n" * 50)
         cls.put("/c1.bin", content(600 * 1024, 1))
         cls.put("/c2.bin", content(600 * 1024, 2))
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp)
-
-    @classmethod
-    def put(cls, path, data):
-        with open(cls.root + path, "wb") as f:
-            f.write(data)
-        cls.files[path] = data
 
     def server(self, *extra, user=None):
         s = Server(SERVER, self.root, self.kernel, extra, user=user)

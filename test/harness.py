@@ -8,6 +8,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import unittest
 
 
 def free_port():
@@ -16,7 +17,23 @@ def free_port():
         return s.getsockname()[1]
 
 
-class Server:
+class Process:
+    """A child process the test started (self.proc), stopped by PID."""
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Server(Process):
     def __init__(self, binary, docroot, kernel, extra=(), user=None,
                  port=None):
         self.port = port or free_port()
@@ -80,18 +97,6 @@ class Server:
                 pass
         return n
 
-    def alive(self):
-        return self.proc.poll() is None
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
 
 def kernel_path_unavailable(binary):
     """Why binary cannot run its eBPF path here, or None if it can."""
@@ -110,3 +115,26 @@ def kernel_path_unavailable(binary):
         return "the server could not load its BPF programs: " + \
             " | ".join(s.log)
     return None
+
+
+class DocrootTest(unittest.TestCase):
+    """A test class with a document root of its own: root, below tmp, and
+    files, path -> bytes of what put() wrote."""
+    prefix = "fileserver-test-"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix=cls.prefix)
+        cls.root = os.path.join(cls.tmp, "root")
+        os.makedirs(cls.root)
+        cls.files = {}
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    @classmethod
+    def put(cls, path, data):
+        with open(cls.root + path, "wb") as f:
+            f.write(data)
+        cls.files[path] = data

@@ -10,7 +10,6 @@ message when BPF is unavailable. "user" runs the same binary with -n.
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,7 +18,8 @@ import threading
 import time
 import unittest
 
-from harness import Server, free_port, kernel_path_unavailable
+from harness import (DocrootTest, Server, free_port,
+                     kernel_path_unavailable)
 
 SERVER = None
 MODE = None
@@ -107,16 +107,14 @@ def request(path, method="GET", headers=(), version="HTTP/1.1"):
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-class Base(unittest.TestCase):
+class Base(DocrootTest):
     kernel = False
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="fileserver-test-")
-        cls.root = os.path.join(cls.tmp, "root")
+        super().setUpClass()
         os.makedirs(os.path.join(cls.root, "dir", "sub"))
         os.makedirs(os.path.join(cls.root, "noindex"))
-        cls.files = {}
         for i, size in enumerate(SIZES):
             cls.put("/f%d.bin" % size, content(size, i))
         cls.put("/a.txt", b"alpha\n" * 50)
@@ -140,13 +138,7 @@ class Base(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.server.stop()
-        shutil.rmtree(cls.tmp)
-
-    @classmethod
-    def put(cls, path, data):
-        with open(cls.root + path, "wb") as f:
-            f.write(data)
-        cls.files[path] = data
+        super().tearDownClass()
 
     def client(self, settle=True):
         c = Client(self.server.port, settle)

@@ -206,14 +206,14 @@ static void arm_recv(struct server *s, struct conn *c)
 	struct io_uring_sqe *sqe;
 	int flags = 0;
 
-	if (c->in_kernel && kernel_path_overrun(&s->kp, c->id)) {
-		log_debug("connection %u: over %u request bytes unanswered; "
-			  "closed", c->id, FS_USER_OWED_MAX);
-		s->metrics.faults[FAULT_OVERRUN]++;
-		conn_close(s, c);
-		return;
-	}
 	if (c->in_kernel) {
+		if (kernel_path_overrun(&s->kp, c->id)) {
+			log_debug("connection %u: over %u request bytes "
+				  "unanswered; closed", c->id, FS_USER_OWED_MAX);
+			s->metrics.faults[FAULT_OVERRUN]++;
+			conn_close(s, c);
+			return;
+		}
 		/* A kernel-path socket can poll readable while its bytes sit
 		 * with the stream parser, and recv says -EAGAIN. io_uring
 		 * would then re-poll and retry inside the kernel, never

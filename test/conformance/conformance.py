@@ -62,7 +62,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from harness import Server, free_port  # noqa: E402
+from harness import Process, Server, free_port  # noqa: E402
 
 SKIP = 77
 TIMEOUT = 2.0           # every response must arrive within this
@@ -1048,7 +1048,7 @@ class FileServer:
         self.server.stop()
 
 
-class Nginx(FileServer):
+class Nginx(Process, FileServer):
     def __init__(self, docroot, tmp):
         self.name = "nginx"
         self.kernel = False
@@ -1080,17 +1080,6 @@ class Nginx(FileServer):
         self.stop()
         raise RuntimeError("nginx did not start")
 
-    def alive(self):
-        return self.proc.poll() is None
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def make_docroot(tmp):
