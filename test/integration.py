@@ -626,6 +626,89 @@ class UserspaceTests(Privilege, Observability, Limits, Common, Base):
         self.assertEqual(r.returncode, 1)
         self.assertIn("/nonexistent-root", r.stderr)
 
+    def check_config(self, *args, env=None, conf=None):
+        """--check-config's settings, as a dict, for args, environment
+        variables env and config file text conf."""
+        env = dict(os.environ, **(env or {}))
+        if conf is not None:
+            path = os.path.join(self.tmp, "fileserver.conf")
+            with open(path, "w") as f:       # removed with tmp
+                f.write(conf)
+            args = ("-c", path) + args
+        r = subprocess.run([SERVER, "--check-config"] + list(args), env=env,
+                           capture_output=True, text=True, timeout=5)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return dict(l.split(" = ", 1) for l in r.stdout.splitlines())
+
+    def test_config_file_environment_and_flags(self):
+        conf = ("# a comment\n\nport = 9001\ndocument-root = %s\n"
+                "idle-timeout = 30\nheader-timeout = 5\n"
+                "no-kernel-cache = true\ncache-size = 2M\n" % self.root)
+        got = self.check_config(conf=conf)
+        self.assertEqual((got["port"], got["document-root"],
+                          got["idle-timeout"], got["kernel-processing"],
+                          got["cache-size"]),
+                         ("9001", self.root, "30", "off", str(2 << 20)))
+        # the environment wins over the file, the command line over both
+        got = self.check_config("--idle-timeout", "40", conf=conf,
+                                env={"FILESERVER_IDLE_TIMEOUT": "20",
+                                     "FILESERVER_HEADER_TIMEOUT": "7",
+                                     "FILESERVER_KERNEL_PROCESSING": "on"})
+        self.assertEqual((got["idle-timeout"], got["header-timeout"],
+                          got["kernel-processing"], got["port"]),
+                         ("40", "7", "on", "9001"))
+        # what --check-config prints is a config file that says the same
+        again = self.check_config(conf="".join(
+            "%s = %s\n" % kv for kv in got.items()))
+        self.assertEqual(again, got)
+        # FILESERVER_CONFIG names the file; the server runs from it alone
+        port = free_port()
+        path = os.path.join(self.tmp, "run.conf")
+        with open(path, "w") as f:
+            f.write("port = %d\ndocument-root = %s\nno-kernel-cache = on\n"
+                    % (port, self.root))
+        p = subprocess.Popen([SERVER], env=dict(os.environ,
+                                                FILESERVER_CONFIG=path),
+                             stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                try:
+                    c = Client(port, settle=False)
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            self.assertEqual(c.get("/a.txt").body, self.files["/a.txt"])
+            c.close()
+        finally:
+            p.terminate()
+            p.wait(5)
+
+    def test_bad_config(self):
+        path = os.path.join(self.tmp, "bad.conf")
+        for text, msg in (("port = 0\n", "bad.conf:1: invalid port '0'"),
+                          ("\nbogus = 1\n",
+                           "bad.conf:2: unknown setting 'bogus'"),
+                          ("port 80\n", "bad.conf:1: expected 'name = value'"),
+                          ("verbose = perhaps\n", "invalid verbose")):
+            with open(path, "w") as f:
+                f.write(text)
+            r = subprocess.run([SERVER, "-c", path, "--check-config"],
+                               capture_output=True, text=True, timeout=5)
+            self.assertEqual(r.returncode, 2, text)
+            self.assertIn(msg, r.stderr)
+        r = subprocess.run([SERVER, "-c", "/nonexistent.conf"],
+                           capture_output=True, text=True, timeout=5)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("config file '/nonexistent.conf'", r.stderr)
+        r = subprocess.run([SERVER, "--check-config", "-d", "/nonexistent"],
+                           capture_output=True, text=True, timeout=5)
+        self.assertEqual(r.returncode, 2)
+        r = subprocess.run([SERVER, "--check-config"], capture_output=True,
+                           text=True, timeout=5,
+                           env=dict(os.environ, FILESERVER_PORT="x"))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("FILESERVER_PORT: invalid port 'x'", r.stderr)
+
     def test_environment_and_interface(self):
         port = free_port()
         env = dict(os.environ, FILESERVER_DOCROOT=self.root,

@@ -10,7 +10,9 @@
 
 struct server_config {
 	const char *docroot;
-	struct in_addr bind_addr;
+	const char *interface;		/* NULL: all addresses */
+	struct in_addr bind_addr;	/* of interface */
+	bool verbose;
 	uint16_t port;
 	bool kernel_cache;
 	uint64_t cache_size;		/* bytes of responses the kernel holds */
