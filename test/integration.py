@@ -439,6 +439,101 @@ class Limits:
         self.assertEqual(fast.get("/a.txt").status, 200)
 
 
+class Lifecycle:
+    """SIGTERM drains; nothing the server made outlives it, even a SIGKILL."""
+
+    def map_exists(self, map_id):
+        return subprocess.run(["bpftool", "map", "show", "id", str(map_id)],
+                              capture_output=True).returncode == 0
+
+    def assert_bpf_gone(self, map_id):
+        if map_id is None:
+            return
+        for _ in range(40):             # freed once the last fd closes
+            if not self.map_exists(map_id):
+                return
+            time.sleep(0.05)
+        self.fail("BPF map %d outlived the server" % map_id)
+
+    def big_file(self):
+        """A response too big to sit whole in a kernel-path socket's send
+        buffer (4 MiB there), so it is still ours to send."""
+        self.put("/big.bin", content(16 << 20, 7))
+        self.addCleanup(os.unlink, self.root + "/big.bin")
+        return "/big.bin"
+
+    def test_sigterm_drains(self):
+        big = self.big_file()
+        s = self.own_server()
+        map_id = s.stats_map_id()
+        if self.kernel:
+            self.assertTrue(self.map_exists(map_id))
+        idle = Client(s.port)
+        self.addCleanup(idle.close)
+        self.assertEqual(idle.get("/a.txt").status, 200)
+        slow = Client(s.port)
+        self.addCleanup(slow.close)
+        slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        slow.send(request(big))
+        slow.buf = slow.sock.recv(65536)
+        s.proc.terminate()
+        # no new connections, the idle one closed at once ...
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", s.port), 0.2).close()
+                time.sleep(0.05)
+            except OSError:
+                break
+        else:
+            self.fail("still accepting after SIGTERM")
+        self.assertTrue(idle.closed_by_server())
+        # ... the response under way finished whole, then closed
+        slow.sock.settimeout(10)
+        r = slow.read()
+        self.assertEqual(r.body, self.files[big])
+        self.assertTrue(slow.closed_by_server())
+        self.assertEqual(s.proc.wait(5), 0)
+        self.assertTrue(any("draining: 1 connection(s) busy" in l for l in s.log),
+                        s.log)
+        self.assert_bpf_gone(map_id)
+
+    def test_sigterm_deadline(self):
+        big = self.big_file()
+        s = self.own_server("--shutdown-timeout", "1")
+        stuck = Client(s.port)
+        self.addCleanup(stuck.close)
+        stuck.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stuck.send(request(big))                # and never read
+        time.sleep(0.2)
+        start = time.monotonic()
+        s.proc.terminate()
+        self.assertEqual(s.proc.wait(5), 0)
+        self.assertLess(time.monotonic() - start, 3)
+        time.sleep(0.1)                          # the log reader catches up
+        self.assertTrue(any("1 connection(s) cut short" in l for l in s.log),
+                        s.log)
+
+    def test_sigkill_leaves_nothing(self):
+        s = self.own_server()
+        map_id = s.stats_map_id()
+        c = Client(s.port)
+        self.addCleanup(c.close)
+        self.assertEqual(c.get("/a.txt").status, 200)
+        s.proc.kill()
+        s.proc.wait(5)
+        self.assert_bpf_gone(map_id)
+        again = Server(SERVER, self.root, self.kernel, port=s.port)
+        self.addCleanup(again.stop)
+        self.assertEqual(again.kernel_on(), self.kernel)
+        c = Client(again.port)
+        self.addCleanup(c.close)
+        for _ in range(2):
+            self.assertEqual(c.get("/a.txt").body, self.files["/a.txt"])
+        if self.kernel:
+            self.assertGreater(again.stats()["kernel_hits"], 0)
+
+
 CAP_NET_ADMIN, CAP_BPF = 12, 39
 
 
@@ -591,7 +686,7 @@ class Observability:
         self.assertEqual(len(plain), 0 if self.kernel else 1, lines)
 
 
-class UserspaceTests(Privilege, Observability, Limits, Common, Base):
+class UserspaceTests(Lifecycle, Privilege, Observability, Limits, Common, Base):
     kernel = False
 
     def test_no_kernel_path(self):
@@ -731,7 +826,7 @@ class UserspaceTests(Privilege, Observability, Limits, Common, Base):
         self.assertIn("kernel cache disabled", p.stderr.read())
 
 
-class KernelTests(Privilege, Observability, Limits, Common, Base):
+class KernelTests(Lifecycle, Privilege, Observability, Limits, Common, Base):
     kernel = True
 
     def test_bpf_refused_falls_back_once(self):

@@ -167,6 +167,11 @@ static bool set_idle_timeout(struct server_config *c, const char *v)
 	return parse_seconds(v, &c->idle_timeout);
 }
 
+static bool set_shutdown_timeout(struct server_config *c, const char *v)
+{
+	return parse_seconds(v, &c->shutdown_timeout);
+}
+
 static bool set_metrics_port(struct server_config *c, const char *v)
 {
 	return parse_port(v, &c->metrics_port);
@@ -215,6 +220,8 @@ static const struct setting settings[] = {
 	  set_header_timeout },
 	{ "idle-timeout", 0, false, "idle timeout (1-3600 s)",
 	  set_idle_timeout },
+	{ "shutdown-timeout", 0, false, "shutdown timeout (1-3600 s)",
+	  set_shutdown_timeout },
 	{ "metrics-port", 0, false, "metrics port", set_metrics_port },
 	{ "access-log", 0, false, "access log", set_access_log },
 	{ "user", 0, false, "user", set_user },
@@ -268,6 +275,9 @@ static void usage(FILE *out)
 "      --max-connections N    concurrent connections (default 10000)\n"
 "      --header-timeout SECS  time to receive a request head (default 10)\n"
 "      --idle-timeout SECS    keep-alive idle time (default 75)\n"
+"      --shutdown-timeout SECS  on SIGTERM, time to finish the responses\n"
+"                             under way (default 10; a second signal\n"
+"                             stops at once)\n"
 "      --metrics-port PORT    serve Prometheus metrics on PORT instead of\n"
 "                             /metrics on the main port\n"
 "      --access-log FILE      log requests userspace answers, nginx combined\n"
@@ -466,6 +476,7 @@ enum config_action config_load(struct server_config *cfg, int argc,
 		.header_timeout = 10,
 		.idle_timeout = 75,
 		.send_timeout = 60,
+		.shutdown_timeout = 10,
 		.user = "nobody",
 	};
 	build_options(longs, shorts);
@@ -542,6 +553,7 @@ void config_print(const struct server_config *c, FILE *out)
 		"max-connections = %u\n"
 		"header-timeout = %u\n"
 		"idle-timeout = %u\n"
+		"shutdown-timeout = %u\n"
 		"access-log = %s\n"
 		"user = %s\n",
 		c->port, c->docroot, c->interface ? c->interface : "",
@@ -549,7 +561,7 @@ void config_print(const struct server_config *c, FILE *out)
 		c->kernel_cache ? "on" : "off",
 		(unsigned long long)c->cache_size,
 		(unsigned long long)c->cache_max_file, c->max_conns,
-		c->header_timeout, c->idle_timeout,
+		c->header_timeout, c->idle_timeout, c->shutdown_timeout,
 		c->access_log ? c->access_log : "", c->user);
 	if (c->metrics_port)
 		fprintf(out, "metrics-port = %u\n", c->metrics_port);

@@ -51,6 +51,16 @@ static inline bool kernel_path_may_send(const struct kernel_path *kp,
 	       __atomic_load_n(&sh->kern_sent, __ATOMIC_ACQUIRE);
 }
 
+/* The kernel has passed userspace requests it has not answered yet. */
+static inline bool kernel_path_owes(const struct kernel_path *kp,
+				    uint32_t slot)
+{
+	const struct fs_conn_shared *sh = &kp->shared[slot];
+
+	return __atomic_load_n(&sh->user_rx, __ATOMIC_ACQUIRE) !=
+	       __atomic_load_n(&sh->user_done, __ATOMIC_ACQUIRE);
+}
+
 /* Userspace has answered done more request bytes; its response is in the
  * socket once send_bytes more of its own bytes are. */
 static inline void kernel_path_user_done(struct kernel_path *kp, uint32_t slot,

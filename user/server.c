@@ -52,6 +52,9 @@
 #define PRELOAD_MAX	(64 * 1024)
 #define METRICS_PATH	"/metrics"
 #define INOTIFY_BUF	(64 * 1024)
+/* A port still held by a dying server is retried this long. */
+#define BIND_RETRY_MS	50
+#define BIND_TRIES	60
 /* Send buffer of kernel-path sockets: the largest cached response, twice */
 #define KERNEL_SNDBUF	(FS_ENTRY_MAX_CHUNKS * FS_CHUNK_SIZE * 2)
 
@@ -129,14 +132,17 @@ struct server {
 	char inotify_buf[INOTIFY_BUF];
 	char date[HTTP_DATE_LEN + 1];
 	time_t date_sec;
+	bool draining;			/* stopping: no new connections */
+	uint64_t drain_deadline;	/* seconds, monotonic */
 };
 
+/* SIGTERM or SIGINT: 1 drains, a second one stops at once. */
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	stop_requested = 1;
+	stop_requested++;
 }
 
 static uint64_t now_sec(void)
@@ -302,6 +308,21 @@ static void refresh_date(struct server *s)
 }
 
 static void conn_process(struct server *s, struct conn *c);
+
+/* While draining, a connection with nothing in flight is closed: nothing
+ * half-read, no response of ours or of the kernel's on its way. A request
+ * already on the wire may meet the close, as with any keep-alive close.
+ * Returns whether it was closed. */
+static bool drain_idle(struct server *s, struct conn *c)
+{
+	if (c->closing || c->busy || c->in_len)
+		return false;
+	if (c->in_kernel && (!kernel_path_may_send(&s->kp, c->id) ||
+			     kernel_path_owes(&s->kp, c->id)))
+		return false;
+	conn_close(s, c);
+	return true;
+}
 
 static void response_done(struct server *s, struct conn *c)
 {
@@ -694,7 +715,7 @@ static void handle_request(struct server *s, struct conn *c,
 {
 	bool head_only = req->method == HTTP_HEAD;
 
-	c->close_after = !req->keep_alive;
+	c->close_after = !req->keep_alive || s->draining;
 	c->method = req->method == HTTP_GET ? METRICS_GET :
 		    head_only ? METRICS_HEAD : METRICS_OTHER;
 	if (c->log)
@@ -737,6 +758,8 @@ static void conn_process(struct server *s, struct conn *c)
 	}
 	if (c->in_len == 0) {
 		c->head_start = 0;
+		if (s->draining && drain_idle(s, c))
+			return;
 		arm_recv(s, c);
 		return;
 	}
@@ -967,7 +990,8 @@ static void on_accept(struct server *s, struct io_uring_cqe *cqe)
 	if (!(cqe->flags & IORING_CQE_F_MORE))
 		s->accept_armed[l] = false;
 	if (cqe->res < 0) {
-		if (cqe->res != -ECANCELED)
+		/* a drain shuts the listeners down: no news */
+		if (cqe->res != -ECANCELED && !s->draining)
 			log_warn("accept: %s", strerror(-cqe->res));
 		return;
 	}
@@ -1012,6 +1036,8 @@ static void on_tick(struct server *s)
 		    c->head_start ? now - c->head_start > s->cfg->header_timeout :
 		    now - c->last_active > s->cfg->idle_timeout)
 			conn_close(s, c);
+		else if (s->draining)
+			drain_idle(s, c);
 	}
 	arm_tick(s);
 }
@@ -1089,6 +1115,28 @@ static void on_completion(struct server *s, struct io_uring_cqe *cqe)
 	}
 }
 
+/* ---- shutting down ------------------------------------------------- */
+
+/* Stops accepting, closes what is idle now; the rest is closed as it
+ * becomes idle (its last response says Connection: close), or at the
+ * deadline. */
+static void drain_start(struct server *s)
+{
+	unsigned i;
+
+	s->draining = true;
+	s->drain_deadline = now_sec() + s->cfg->shutdown_timeout;
+	for (i = 0; i < LISTENERS; i++)
+		if (s->listen_fd[i] >= 0)
+			shutdown(s->listen_fd[i], SHUT_RDWR);
+	for (i = 0; i < s->cfg->max_conns; i++)
+		if (s->conns[i].used)
+			drain_idle(s, &s->conns[i]);
+	log_info("draining: %llu connection(s) busy (at most %u s)",
+		 (unsigned long long)s->metrics.conns_active,
+		 s->cfg->shutdown_timeout);
+}
+
 /* ---- set-up --------------------------------------------------------- */
 
 static int listen_on(const struct server_config *cfg, uint16_t port)
@@ -1099,19 +1147,30 @@ static int listen_on(const struct server_config *cfg, uint16_t port)
 		.sin_addr = cfg->bind_addr,
 	};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	unsigned tries = 0;
 
 	if (fd < 0) {
 		log_error("socket: %s", strerror(errno));
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
-	    listen(fd, 4096)) {
-		log_error("listening on port %u: %s", port, strerror(errno));
-		close(fd);
-		return -1;
+	while (bind(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		/* A killed server's io_uring is torn down after the process,
+		 * and holds its listener a moment longer: wait it out. */
+		if (errno != EADDRINUSE || tries++ == BIND_TRIES)
+			goto fail;
+		if (tries == 1)
+			log_warn("port %u in use; retrying for %u s", port,
+				 BIND_TRIES * BIND_RETRY_MS / 1000);
+		usleep(BIND_RETRY_MS * 1000);
 	}
+	if (listen(fd, 4096))
+		goto fail;
 	return fd;
+fail:
+	log_error("listening on port %u: %s", port, strerror(errno));
+	close(fd);
+	return -1;
 }
 
 static int setup_buffers(struct server *s)
@@ -1276,9 +1335,16 @@ int server_run(const struct server_config *cfg)
 		arm_inotify(&s);
 	log_info("serving '%s' on port %u", cfg->docroot, cfg->port);
 
-	while (!stop_requested) {
+	for (;;) {
 		struct io_uring_cqe *cqe;
 		unsigned head, count = 0;
+
+		if (stop_requested && !s.draining)
+			drain_start(&s);
+		if (s.draining && (stop_requested > 1 ||
+				   s.metrics.conns_active == 0 ||
+				   now_sec() >= s.drain_deadline))
+			break;
 
 		err = io_uring_submit_and_wait(&s.ring, 1);
 		if (err < 0 && err != -EINTR && err != -ETIME) {
@@ -1291,10 +1357,15 @@ int server_run(const struct server_config *cfg)
 		}
 		io_uring_cq_advance(&s.ring, count);
 		for (i = 0; i < LISTENERS; i++)
-			if (s.listen_fd[i] >= 0 && !s.accept_armed[i])
+			if (!s.draining && s.listen_fd[i] >= 0 &&
+			    !s.accept_armed[i])
 				arm_accept(&s, i);
 	}
-	log_info("stopping");
+	if (s.metrics.conns_active)
+		log_warn("stopping: %llu connection(s) cut short",
+			 (unsigned long long)s.metrics.conns_active);
+	else
+		log_info("stopping");
 	status = 0;
 out:
 	server_cleanup(&s);

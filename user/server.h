@@ -21,13 +21,15 @@ struct server_config {
 	unsigned header_timeout;	/* seconds to receive a whole head */
 	unsigned idle_timeout;		/* seconds a keep-alive conn may idle */
 	unsigned send_timeout;		/* seconds without send progress */
+	unsigned shutdown_timeout;	/* seconds to drain on SIGTERM */
 	uint16_t metrics_port;		/* 0: /metrics on the main port */
 	const char *access_log;		/* NULL: off; "-": stderr */
 	const char *user;		/* to run as once set up, if root */
 	bool user_explicit;		/* asked for, not the default */
 };
 
-/* Runs until SIGINT or SIGTERM. Returns the process exit status. */
+/* Runs until SIGTERM or SIGINT, then drains for up to shutdown_timeout
+ * seconds (a second signal: at once). Returns the process exit status. */
 int server_run(const struct server_config *cfg);
 
 #endif /* SERVER_H */
