@@ -10,6 +10,7 @@ message when BPF is unavailable. "user" runs the same binary with -n.
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -513,6 +514,48 @@ class Lifecycle:
         time.sleep(0.1)                          # the log reader catches up
         self.assertTrue(any("1 connection(s) cut short" in l for l in s.log),
                         s.log)
+
+    def wait_for(self, what, timeout=3):
+        deadline = time.monotonic() + timeout
+        while not what():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def test_sighup_reopens_log_and_rescans(self):
+        log = os.path.join(self.tmp, "access.log")
+        os.chmod(self.tmp, 0o755)   # nobody reopens the log by its path
+        s = self.own_server("--access-log", log)
+        c = Client(s.port)
+        self.addCleanup(c.close)
+        self.assertEqual(c.get("/missing-before").status, 404)
+        read = lambda path: open(path).read() if os.path.exists(path) else ""
+        self.assertTrue(self.wait_for(lambda: "missing-before" in read(log)))
+        # logrotate's "create": rename, then a new file for the server's user
+        os.rename(log, log + ".1")
+        self.addCleanup(os.unlink, log + ".1")
+        open(log, "w").close()
+        self.addCleanup(os.unlink, log)
+        if os.geteuid() == 0:
+            os.chown(log, 65534, 65534)
+        self.put("/new.txt", b"new file\n")
+        self.addCleanup(os.unlink, self.root + "/new.txt")
+        before = s.stats()["kernel_hits"] if self.kernel else 0
+        s.proc.send_signal(signal.SIGHUP)
+        self.assertTrue(self.wait_for(
+            lambda: any("reloading" in l for l in s.log)), s.log)
+        # the connection lived through it; its next miss goes to the new log
+        self.assertEqual(c.get("/missing-after").status, 404)
+        self.assertTrue(self.wait_for(lambda: "missing-after" in read(log)),
+                        s.log)
+        self.assertNotIn("missing-after", read(log + ".1"))
+        # the new small file was cached by the scan: even its first request
+        # is the kernel's
+        self.assertEqual(c.get("/new.txt").body, b"new file\n")
+        if self.kernel:
+            self.assertEqual(s.stats()["kernel_hits"], before + 1)
+        self.assertTrue(s.alive())
 
     def test_sigkill_leaves_nothing(self):
         s = self.own_server()

@@ -91,6 +91,22 @@ void access_log_flush(struct access_log *log)
 	fflush(log->f);
 }
 
+void access_log_reopen(struct access_log *log, const char *path)
+{
+	FILE *f;
+
+	if (log->is_stderr)
+		return;
+	f = fopen(path, "ae");
+	if (!f) {
+		log_warn("access log '%s': %s; still writing to the old one",
+			 path, strerror(errno));
+		return;
+	}
+	fclose(log->f);
+	log->f = f;
+}
+
 void access_log_close(struct access_log *log)
 {
 	if (!log)

@@ -28,6 +28,10 @@ struct access_log *access_log_open(const char *path);
 void access_log_write(struct access_log *log, const struct access_entry *e,
 		      time_t when);
 void access_log_flush(struct access_log *log);
+/* After a rotation (SIGHUP): writes go to path again, a new file if it
+ * was renamed. Opened as the user we run as: logrotate's "create" must
+ * give that user the file. Failing that, the old file is kept. */
+void access_log_reopen(struct access_log *log, const char *path);
 void access_log_close(struct access_log *log);
 
 /* Copies len bytes of s into dst (of size cap), truncated, NUL-terminated. */

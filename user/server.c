@@ -138,11 +138,14 @@ struct server {
 
 /* SIGTERM or SIGINT: 1 drains, a second one stops at once. */
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;	/* SIGHUP */
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_requested++;
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested++;
 }
 
 static uint64_t now_sec(void)
@@ -1115,6 +1118,28 @@ static void on_completion(struct server *s, struct io_uring_cqe *cqe)
 	}
 }
 
+/* Caches the small files of the document root that are not yet. */
+static void preload(struct server *s)
+{
+	const struct server_config *cfg = s->cfg;
+
+	cache_preload(s->cache, PRELOAD_MAX,
+		      cfg->metrics_port && cfg->metrics_port != cfg->port ?
+		      NULL : METRICS_PATH);
+}
+
+/* SIGHUP: a rotated access log is reopened, and the document root is
+ * scanned again for small files to cache (changes to cached ones are seen
+ * by inotify already). Connections are not touched. */
+static void reload(struct server *s)
+{
+	log_info("reloading: access log, document root scan");
+	if (s->access_log)
+		access_log_reopen(s->access_log, s->cfg->access_log);
+	if (s->cache)
+		preload(s);
+}
+
 /* ---- shutting down ------------------------------------------------- */
 
 /* Stops accepting, closes what is idle now; the rest is closed as it
@@ -1275,6 +1300,7 @@ int server_run(const struct server_config *cfg)
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	s.root_fd = open(cfg->docroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1322,9 +1348,7 @@ int server_run(const struct server_config *cfg)
 	/* Only now: a file the user we run as cannot read must not be
 	 * answered from the cache either. */
 	if (s.cache)
-		cache_preload(s.cache, PRELOAD_MAX,
-			      cfg->metrics_port && cfg->metrics_port != cfg->port ?
-			      NULL : METRICS_PATH);
+		preload(&s);
 	refresh_date(&s);
 
 	for (i = 0; i < LISTENERS; i++)
@@ -1339,6 +1363,10 @@ int server_run(const struct server_config *cfg)
 		struct io_uring_cqe *cqe;
 		unsigned head, count = 0;
 
+		if (reload_requested) {
+			reload_requested = 0;
+			reload(&s);
+		}
 		if (stop_requested && !s.draining)
 			drain_start(&s);
 		if (s.draining && (stop_requested > 1 ||
