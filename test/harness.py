@@ -35,7 +35,7 @@ class Process:
 
 class Server(Process):
     def __init__(self, binary, docroot, kernel, extra=(), user=None,
-                 port=None):
+                 port=None, caps=()):
         self.port = port or free_port()
         # started as root, the server drops to nobody, who must be able to
         # read the docroot (tempfile.mkdtemp makes it 0700); a needless
@@ -44,8 +44,11 @@ class Server(Process):
             os.chmod(docroot, 0o755)
         args = [binary, "-p", str(self.port), "-d", docroot, "-v"]
         if user:
+            # caps: given as ambient capabilities, as a systemd unit would
+            given = ",".join("+" + c for c in caps) or "-all"
             args = ["setpriv", "--reuid=" + user, "--regid=nogroup",
-                    "--clear-groups", "--inh-caps=-all"] + args
+                    "--clear-groups", "--inh-caps=" + given] + \
+                (["--ambient-caps=" + given] if caps else []) + args
         if not kernel:
             args.append("-n")
         self.proc = subprocess.Popen(list(args) + list(extra),

@@ -390,8 +390,9 @@ class Common:
 class Limits:
     """Limits each need a server of their own."""
 
-    def own_server(self, *extra, user=None):
-        s = Server(SERVER, self.root, self.kernel, extra, user=user)
+    def own_server(self, *extra, user=None, caps=()):
+        s = Server(SERVER, self.root, self.kernel, extra, user=user,
+                   caps=caps)
         self.addCleanup(s.stop)
         return s
 
@@ -620,6 +621,26 @@ class Privilege:
             self.assertEqual(c.get("/a.txt").body, self.files["/a.txt"])
         if self.kernel:
             self.assertGreater(s.stats()["kernel_hits"], 0)
+
+    def test_minimum_capabilities_without_root(self):
+        """What the systemd unit gives: no root, three capabilities; after
+        loading only CAP_NET_ADMIN is left (CAP_BPF on older kernels)."""
+        if not self.kernel:
+            self.skipTest("the kernel path is what needs them")
+        os.chmod(self.tmp, 0o755)
+        s = self.own_server(user="nobody",
+                            caps=("bpf", "perfmon", "net_admin"))
+        self.assertTrue(s.kernel_on(), s.log)
+        st = proc_status(s.proc.pid)
+        caps = int(st["CapEff"], 16)
+        self.assertEqual(caps & ~(1 << CAP_NET_ADMIN | 1 << CAP_BPF), 0,
+                         st["CapEff"])
+        self.assertEqual(int(st["CapAmb"], 16), 0)
+        c = Client(s.port)
+        self.addCleanup(c.close)
+        for _ in range(2):
+            self.assertEqual(c.get("/a.txt").body, self.files["/a.txt"])
+        self.assertGreater(s.stats()["kernel_hits"], 0)
 
     def test_user_root_keeps_root(self):
         s = self.own_server("--user", "root")

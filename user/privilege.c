@@ -69,6 +69,13 @@ int privilege_drop(const char *user, bool explicit_user, int probe_map_fd,
 		if (explicit_user)
 			log_warn("not started as root: --user %s ignored",
 				 user);
+		/* Started with capabilities instead (a systemd unit's
+		 * AmbientCapabilities): those for loading go all the same. */
+		if (keep_caps(probe_map_fd >= 0, probe_map_fd) ||
+		    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
+			log_error("dropping capabilities: %s", strerror(errno));
+			return -1;
+		}
 	} else if (strcmp(user, "root") == 0) {
 		log_warn("running as root (--user root)");
 	} else {

@@ -15,8 +15,9 @@
  * the capabilities the kernel path still uses: CAP_NET_ADMIN always, and
  * CAP_BPF only where the kernel wants it for every bpf() call, which
  * probe_map_fd (any map we hold, -1 without the kernel path) finds out.
- * Not root: nothing to drop, and a warning if user was asked for
- * explicitly. Then checks that user can read the document root.
+ * Not root: the same capabilities are kept of those the process was
+ * given, and a warning if user was asked for explicitly. Then checks that
+ * the document root is readable.
  * Returns 0, or -1 with the reason logged.
  */
 int privilege_drop(const char *user, bool explicit_user, int probe_map_fd,
