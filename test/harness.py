@@ -35,7 +35,7 @@ class Process:
 
 class Server(Process):
     def __init__(self, binary, docroot, kernel, extra=(), user=None,
-                 port=None, caps=()):
+                 port=None, caps=(), env=None):
         self.port = port or free_port()
         # started as root, the server drops to nobody, who must be able to
         # read the docroot (tempfile.mkdtemp makes it 0700); a needless
@@ -52,6 +52,7 @@ class Server(Process):
         if not kernel:
             args.append("-n")
         self.proc = subprocess.Popen(list(args) + list(extra),
+                                     env=dict(os.environ, **(env or {})),
                                      stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
         self.log = []

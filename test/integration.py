@@ -558,6 +558,29 @@ class Lifecycle:
             self.assertEqual(s.stats()["kernel_hits"], before + 1)
         self.assertTrue(s.alive())
 
+    def test_systemd_notify(self):
+        """Type=notify: READY once serving, RELOADING and READY around a
+        SIGHUP, STOPPING when a SIGTERM starts the drain."""
+        os.chmod(self.tmp, 0o755)   # the server, as nobody, reaches it
+        path = os.path.join(self.tmp, "notify")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        sock.bind(path)
+        self.addCleanup(os.unlink, path)
+        os.chmod(path, 0o777)
+        sock.settimeout(5)
+        s = Server(SERVER, self.root, self.kernel,
+                   env={"NOTIFY_SOCKET": path})
+        self.addCleanup(s.stop)
+        got = [sock.recv(4096).decode()]
+        s.proc.send_signal(signal.SIGHUP)
+        got += [sock.recv(4096).decode(), sock.recv(4096).decode()]
+        s.proc.terminate()
+        got.append(sock.recv(4096).decode())
+        self.assertEqual(s.proc.wait(5), 0)
+        self.assertEqual(got, ["READY=1", "RELOADING=1", "READY=1",
+                               "STOPPING=1"])
+
     def test_sigkill_leaves_nothing(self):
         s = self.own_server()
         map_id = s.stats_map_id()
@@ -621,26 +644,6 @@ class Privilege:
             self.assertEqual(c.get("/a.txt").body, self.files["/a.txt"])
         if self.kernel:
             self.assertGreater(s.stats()["kernel_hits"], 0)
-
-    def test_minimum_capabilities_without_root(self):
-        """What the systemd unit gives: no root, three capabilities; after
-        loading only CAP_NET_ADMIN is left (CAP_BPF on older kernels)."""
-        if not self.kernel:
-            self.skipTest("the kernel path is what needs them")
-        os.chmod(self.tmp, 0o755)
-        s = self.own_server(user="nobody",
-                            caps=("bpf", "perfmon", "net_admin"))
-        self.assertTrue(s.kernel_on(), s.log)
-        st = proc_status(s.proc.pid)
-        caps = int(st["CapEff"], 16)
-        self.assertEqual(caps & ~(1 << CAP_NET_ADMIN | 1 << CAP_BPF), 0,
-                         st["CapEff"])
-        self.assertEqual(int(st["CapAmb"], 16), 0)
-        c = Client(s.port)
-        self.addCleanup(c.close)
-        for _ in range(2):
-            self.assertEqual(c.get("/a.txt").body, self.files["/a.txt"])
-        self.assertGreater(s.stats()["kernel_hits"], 0)
 
     def test_user_root_keeps_root(self):
         s = self.own_server("--user", "root")
@@ -892,6 +895,24 @@ class UserspaceTests(Lifecycle, Privilege, Observability, Limits, Common, Base):
 
 class KernelTests(Lifecycle, Privilege, Observability, Limits, Common, Base):
     kernel = True
+
+    def test_minimum_capabilities_without_root(self):
+        """What the systemd unit gives: no root, three capabilities; after
+        loading only CAP_NET_ADMIN is left (CAP_BPF on older kernels)."""
+        os.chmod(self.tmp, 0o755)
+        s = self.own_server(user="nobody",
+                            caps=("bpf", "perfmon", "net_admin"))
+        self.assertTrue(s.kernel_on(), s.log)
+        st = proc_status(s.proc.pid)
+        caps = int(st["CapEff"], 16)
+        self.assertEqual(caps & ~(1 << CAP_NET_ADMIN | 1 << CAP_BPF), 0,
+                         st["CapEff"])
+        self.assertEqual(int(st["CapAmb"], 16), 0)
+        c = Client(s.port)
+        self.addCleanup(c.close)
+        for _ in range(2):
+            self.assertEqual(c.get("/a.txt").body, self.files["/a.txt"])
+        self.assertGreater(s.stats()["kernel_hits"], 0)
 
     def test_bpf_refused_falls_back_once(self):
         """Without privilege the same binary serves from userspace and

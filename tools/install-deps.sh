@@ -4,6 +4,7 @@
 set -eu
 
 packages="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool liburing-dev libcap-dev \
+libsystemd-dev \
 check meson ninja-build pkg-config iproute2 curl python3 \
 libclang-rt-14-dev nginx"
 for opt in "$@"; do

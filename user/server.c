@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <systemd/sd-daemon.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
@@ -1134,10 +1135,12 @@ static void preload(struct server *s)
 static void reload(struct server *s)
 {
 	log_info("reloading: access log, document root scan");
+	sd_notify(0, "RELOADING=1");
 	if (s->access_log)
 		access_log_reopen(s->access_log, s->cfg->access_log);
 	if (s->cache)
 		preload(s);
+	sd_notify(0, "READY=1");
 }
 
 /* ---- shutting down ------------------------------------------------- */
@@ -1151,6 +1154,7 @@ static void drain_start(struct server *s)
 
 	s->draining = true;
 	s->drain_deadline = now_sec() + s->cfg->shutdown_timeout;
+	sd_notify(0, "STOPPING=1");
 	for (i = 0; i < LISTENERS; i++)
 		if (s->listen_fd[i] >= 0)
 			shutdown(s->listen_fd[i], SHUT_RDWR);
@@ -1358,6 +1362,8 @@ int server_run(const struct server_config *cfg)
 	if (s.cache)
 		arm_inotify(&s);
 	log_info("serving '%s' on port %u", cfg->docroot, cfg->port);
+	/* systemd's Type=notify: a no-op without $NOTIFY_SOCKET */
+	sd_notify(0, "READY=1");
 
 	for (;;) {
 		struct io_uring_cqe *cqe;
