@@ -558,6 +558,35 @@ class Lifecycle:
             self.assertEqual(s.stats()["kernel_hits"], before + 1)
         self.assertTrue(s.alive())
 
+    def test_sighup_rereads_settings(self):
+        """Timeouts change at once; a changed connection limit is reported,
+        not taken (the command line's -p and -d win over the file)."""
+        os.chmod(self.tmp, 0o755)
+        conf = os.path.join(self.tmp, "reload.conf")
+        with open(conf, "w") as f:
+            f.write("idle-timeout = 60\n")
+        s = self.own_server("-c", conf)
+        idle = Client(s.port)
+        self.addCleanup(idle.close)
+        self.assertEqual(idle.get("/a.txt").status, 200)
+        with open(conf, "w") as f:
+            f.write("idle-timeout = 1\nmax-connections = 50\n")
+        s.proc.send_signal(signal.SIGHUP)
+        self.assertTrue(self.wait_for(
+            lambda: any("need a restart" in l for l in s.log)), s.log)
+        idle.sock.settimeout(4)
+        self.assertTrue(idle.closed_by_server())    # after 1 s, not 60
+        c = Client(s.port)
+        self.addCleanup(c.close)
+        self.assertEqual(c.get("/a.txt").status, 200)
+        # an invalid file changes nothing, and the server keeps serving
+        with open(conf, "w") as f:
+            f.write("idle-timeout = soon\n")
+        s.proc.send_signal(signal.SIGHUP)
+        self.assertTrue(self.wait_for(
+            lambda: any("settings unchanged" in l for l in s.log)), s.log)
+        self.assertEqual(c.get("/a.txt").status, 200)
+
     def test_systemd_notify(self):
         """Type=notify: READY once serving, RELOADING and READY around a
         SIGHUP, STOPPING when a SIGTERM starts the drain."""

@@ -478,11 +478,14 @@ enum config_action config_load(struct server_config *cfg, int argc,
 		.send_timeout = 60,
 		.shutdown_timeout = 10,
 		.user = "nobody",
+		.argc = argc,
+		.argv = argv,
 	};
 	build_options(longs, shorts);
 
 	/* First pass: only where the file is, and whether to help. */
 	opterr = 0;
+	optind = 0;	/* GNU: start over, state included (a reload) */
 	while ((opt = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
 		if (opt == OPT_CONFIG)
 			file = optarg;
@@ -497,7 +500,7 @@ enum config_action config_load(struct server_config *cfg, int argc,
 		return CONFIG_ERROR;
 
 	opterr = 1;
-	optind = 0;	/* GNU: start over, state included */
+	optind = 0;
 	while ((opt = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
 		const struct setting *s = setting_of_opt(opt);
 
@@ -565,4 +568,35 @@ void config_print(const struct server_config *c, FILE *out)
 		c->access_log ? c->access_log : "", c->user);
 	if (c->metrics_port)
 		fprintf(out, "metrics-port = %u\n", c->metrics_port);
+}
+
+/* Settings a running server takes on at once; the rest need a restart. */
+bool config_reload(struct server_config *cfg)
+{
+	struct server_config next;
+	bool same;
+
+	if (config_load(&next, cfg->argc, cfg->argv) != CONFIG_RUN)
+		return false;
+	same = next.port == cfg->port &&
+	       strcmp(next.docroot, cfg->docroot) == 0 &&
+	       next.bind_addr.s_addr == cfg->bind_addr.s_addr &&
+	       next.kernel_cache == cfg->kernel_cache &&
+	       next.cache_size == cfg->cache_size &&
+	       next.cache_max_file == cfg->cache_max_file &&
+	       next.max_conns == cfg->max_conns &&
+	       next.metrics_port == cfg->metrics_port &&
+	       !next.access_log == !cfg->access_log &&
+	       strcmp(next.user, cfg->user) == 0;
+	if (!same)
+		log_warn("reload: changes other than timeouts, verbose and the "
+			 "access log's path need a restart; not applied");
+	cfg->verbose = next.verbose;
+	log_verbose = next.verbose;
+	cfg->header_timeout = next.header_timeout;
+	cfg->idle_timeout = next.idle_timeout;
+	cfg->shutdown_timeout = next.shutdown_timeout;
+	if (cfg->access_log && next.access_log)
+		cfg->access_log = next.access_log;
+	return true;
 }

@@ -27,6 +27,12 @@ enum config_action config_load(struct server_config *cfg, int argc,
  * directory). Returns 0, or 2 with a message. */
 int config_check(const struct server_config *cfg);
 
+/* SIGHUP: reads the settings again from where config_load() found them
+ * and takes on the timeouts, verbose and the access log's path; a change
+ * to anything else is reported and left for a restart. Returns false,
+ * with a message, if the settings are now invalid (nothing is changed). */
+bool config_reload(struct server_config *cfg);
+
 /* The settings in config-file syntax. */
 void config_print(const struct server_config *cfg, FILE *out);
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "access_log.h"
+#include "config.h"
 #include "cache.h"
 #include "files.h"
 #include "http_classify.h"
@@ -114,7 +115,7 @@ struct conn {
 };
 
 struct server {
-	const struct server_config *cfg;
+	struct server_config *cfg;	/* SIGHUP may change some of it */
 	struct io_uring ring;
 	struct io_uring_buf_ring *buf_ring;
 	char *bufs;
@@ -1134,8 +1135,10 @@ static void preload(struct server *s)
  * by inotify already). Connections are not touched. */
 static void reload(struct server *s)
 {
-	log_info("reloading: access log, document root scan");
+	log_info("reloading: settings, access log, document root scan");
 	sd_notify(0, "RELOADING=1");
+	if (!config_reload(s->cfg))
+		log_warn("reload: settings unchanged");
 	if (s->access_log)
 		access_log_reopen(s->access_log, s->cfg->access_log);
 	if (s->cache)
@@ -1292,7 +1295,7 @@ static void server_cleanup(struct server *s)
 	access_log_close(s->access_log);
 }
 
-int server_run(const struct server_config *cfg)
+int server_run(struct server_config *cfg)
 {
 	struct server s = { .cfg = cfg, .listen_fd = { -1, -1 }, .root_fd = -1,
 			    .tick_ts = { .tv_sec = 1 },

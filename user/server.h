@@ -26,10 +26,12 @@ struct server_config {
 	const char *access_log;		/* NULL: off; "-": stderr */
 	const char *user;		/* to run as once set up, if root */
 	bool user_explicit;		/* asked for, not the default */
+	int argc;			/* the command line, read again on */
+	char **argv;			/* SIGHUP */
 };
 
 /* Runs until SIGTERM or SIGINT, then drains for up to shutdown_timeout
  * seconds (a second signal: at once). Returns the process exit status. */
-int server_run(const struct server_config *cfg);
+int server_run(struct server_config *cfg);
 
 #endif /* SERVER_H */
