@@ -858,21 +858,7 @@ class UserspaceTests(Lifecycle, Privilege, Observability, Limits, Common, Base):
         with open(path, "w") as f:
             f.write("port = %d\ndocument-root = %s\nno-kernel-cache = on\n"
                     % (port, self.root))
-        p = subprocess.Popen([SERVER], env=dict(os.environ,
-                                                FILESERVER_CONFIG=path),
-                             stderr=subprocess.DEVNULL)
-        try:
-            for _ in range(100):
-                try:
-                    c = Client(port, settle=False)
-                    break
-                except OSError:
-                    time.sleep(0.05)
-            self.assertEqual(c.get("/a.txt").body, self.files["/a.txt"])
-            c.close()
-        finally:
-            p.terminate()
-            p.wait(5)
+        self.serves_a_txt([], dict(os.environ, FILESERVER_CONFIG=path), port)
 
     def test_bad_config(self):
         path = os.path.join(self.tmp, "bad.conf")
@@ -905,7 +891,13 @@ class UserspaceTests(Lifecycle, Privilege, Observability, Limits, Common, Base):
         env = dict(os.environ, FILESERVER_DOCROOT=self.root,
                    FILESERVER_INTERFACE="lo",
                    FILESERVER_KERNEL_PROCESSING="0")
-        p = subprocess.Popen([SERVER, "-p", str(port)], env=env,
+        log = self.serves_a_txt(["-p", str(port)], env, port)
+        self.assertIn("kernel cache disabled", log)
+
+    def serves_a_txt(self, args, env, port):
+        """A server started from args and env alone answers on port; its
+        log."""
+        p = subprocess.Popen([SERVER] + args, env=env,
                              stderr=subprocess.PIPE, text=True)
         try:
             for _ in range(100):
@@ -919,7 +911,7 @@ class UserspaceTests(Lifecycle, Privilege, Observability, Limits, Common, Base):
         finally:
             p.terminate()
             p.wait(5)
-        self.assertIn("kernel cache disabled", p.stderr.read())
+        return p.stderr.read()
 
 
 class KernelTests(Lifecycle, Privilege, Observability, Limits, Common, Base):
