@@ -58,22 +58,6 @@ struct fs_clock {
 };
 
 /*
- * conn_shared[slot]: per-connection counters shared with userspace through
- * mmap, so that handing a connection back and forth costs no syscall.
- * Kernel-written: user_rx, user_sent, kern_queued, kern_sent. Userspace-
- * written: cookie, user_done, user_send_target.
- *
- * Responses keep request order because
- *  - the kernel answers a request only while user_rx == user_done
- *    (userspace owes no response) and, when its response is built, only
- *    once user_sent >= user_send_target (userspace's last response is in
- *    the socket; otherwise the request is handed to userspace);
- *  - userspace sends only while kern_queued == kern_sent (no kernel
- *    response is waiting to go out).
- * Userspace may declare a response done as it submits its last send: the
- * send target makes that safe.
- */
-/*
  * Request bytes userspace may owe answers for on one connection. Userspace
  * reads no further while it answers, but the stream parser keeps taking
  * requests off TCP, so nothing pushes back on the client; and each request
@@ -84,6 +68,23 @@ struct fs_clock {
  */
 #define FS_USER_OWED_MAX	(64 * 1024)
 
+/*
+ * conn_shared[slot]: per-connection counters shared with userspace through
+ * mmap, so that handing a connection back and forth costs no syscall.
+ * Kernel-written: user_rx, user_sent, kern_queued, kern_sent, overrun.
+ * Userspace-written: cookie, user_done, user_send_target.
+ *
+ * Responses keep request order because
+ *  - the kernel answers a request only while user_rx == user_done
+ *    (userspace owes no response), checked when the request is framed and
+ *    again when its response is built, then also only once user_sent >=
+ *    user_send_target (userspace's last response is in the socket);
+ *    otherwise the request is handed to userspace;
+ *  - userspace sends only while kern_queued == kern_sent (no kernel
+ *    response is waiting to go out).
+ * Userspace may declare a response done as it submits its last send: the
+ * send target makes that safe.
+ */
 struct fs_conn_shared {
 	__u64 cookie;		/* socket cookie of the slot's owner; 0 = free */
 	__u64 user_rx;		/* request bytes the kernel passed to userspace */
