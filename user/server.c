@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * One io_uring drives everything: a multishot accept, one recv (from a
- * provided-buffer ring) or one send/splice in flight per connection, a
+ * provided-buffer ring) or one send or poll in flight per connection, a
  * one-second tick for timeouts and the HTTP clock, and a read on the cache's
  * inotify fd.
  *
@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -47,9 +48,11 @@
 #define IN_CAP		(HTTP_MAX_HEAD + RECV_BUF_SIZE)
 #define OUT_CAP		(2048 + SMALL_BODY_MAX)
 /* Bodies up to this size go out in the same send as their header; larger
- * ones are spliced from the file and never copied into userspace. */
+ * ones go by sendfile() and are never copied into userspace. */
 #define SMALL_BODY_MAX	16384
-#define PIPE_SIZE	(256 * 1024)
+/* At most this much of a file per sendfile(), so that one fast reader does
+ * not hold up the ring. */
+#define SENDFILE_MAX	(256 * 1024)
 /* Files up to this size are cached at start-up. */
 #define PRELOAD_MAX	(64 * 1024)
 #define METRICS_PATH	"/metrics"
@@ -67,10 +70,8 @@ enum op {
 	OP_ACCEPT = 1,
 	OP_RECV,
 	OP_SEND,
-	OP_SPLICE_IN,		/* file -> pipe */
-	OP_SPLICE_OUT,		/* pipe -> socket */
 	OP_WAIT_KERNEL,		/* a kernel response is still queued ahead */
-	OP_POLL_OUT,		/* room in the socket for the next splice */
+	OP_POLL_OUT,		/* room in the socket for more of the file */
 	OP_POLL_IN,		/* a kernel-path socket is readable: recv next */
 	OP_RECV_RETRY,		/* recv found nothing the kernel path had ready */
 	OP_TICK,
@@ -100,11 +101,9 @@ struct conn {
 
 	char *out;		/* header block, and a small body */
 	size_t out_len, out_off;
-	int file_fd;		/* larger body, spliced through pipe */
+	int file_fd;		/* larger body, sent by sendfile() */
 	uint64_t file_left;
 	loff_t file_off;
-	int pipe[2];
-	size_t pipe_bytes;
 
 	uint64_t req_bytes;	/* of the request being answered */
 
@@ -188,10 +187,6 @@ static void conn_free(struct conn *c)
 	close(c->fd);
 	if (c->file_fd >= 0)
 		close(c->file_fd);
-	if (c->pipe[0] >= 0) {
-		close(c->pipe[0]);
-		close(c->pipe[1]);
-	}
 	free(c->in);
 	free(c->out);
 	free(c->log);
@@ -253,24 +248,6 @@ static void send_out(struct server *s, struct conn *c)
 	io_uring_prep_send(sqe, c->fd, c->out + c->out_off,
 			   c->out_len - c->out_off, MSG_NOSIGNAL);
 	conn_submit(c, sqe, OP_SEND);
-}
-
-static void splice_in(struct server *s, struct conn *c)
-{
-	struct io_uring_sqe *sqe = get_sqe(s);
-	size_t n = c->file_left < PIPE_SIZE ? c->file_left : PIPE_SIZE;
-
-	io_uring_prep_splice(sqe, c->file_fd, c->file_off, c->pipe[1], -1, n, 0);
-	conn_submit(c, sqe, OP_SPLICE_IN);
-}
-
-static void splice_out(struct server *s, struct conn *c)
-{
-	struct io_uring_sqe *sqe = get_sqe(s);
-
-	io_uring_prep_splice(sqe, c->pipe[0], -1, c->fd, -1, c->pipe_bytes,
-			     SPLICE_F_MOVE);
-	conn_submit(c, sqe, OP_SPLICE_OUT);
 }
 
 /* Tells the kernel path the current request is answered once send_bytes
@@ -492,7 +469,7 @@ static bool range_resolve(const struct http_range *r, uint64_t size,
 	return true;
 }
 
-/* Sets up the body: copied into out when small, else spliced. */
+/* Sets up the body: copied into out when small, else sent from the file. */
 static bool attach_body(struct conn *c, int fd, uint64_t off, uint64_t len)
 {
 	if (len <= SMALL_BODY_MAX && c->out_len + len <= OUT_CAP) {
@@ -509,15 +486,9 @@ static bool attach_body(struct conn *c, int fd, uint64_t off, uint64_t len)
 		close(fd);
 		return true;
 	}
-	if (c->pipe[0] < 0) {
-		if (pipe2(c->pipe, O_CLOEXEC | O_NONBLOCK))
-			return false;
-		fcntl(c->pipe[1], F_SETPIPE_SZ, PIPE_SIZE);
-	}
 	c->file_fd = fd;
 	c->file_off = off;
 	c->file_left = len;
-	c->pipe_bytes = 0;
 	return true;
 }
 
@@ -852,16 +823,50 @@ static void count_sent(struct server *s, struct conn *c, int res)
 	c->resp_bytes += res;
 }
 
+/* As much of the file as the socket takes now: sendfile() hands it page
+ * references, as nginx does (no pipe: an unprivileged user's pipes share
+ * fs.pipe-user-pages-soft, and 1,000 downloads at once starved on it). The
+ * socket is non-blocking: when it is full, wait for room. */
+static void send_file(struct server *s, struct conn *c)
+{
+	size_t n = c->file_left < SENDFILE_MAX ? c->file_left : SENDFILE_MAX;
+	ssize_t sent = sendfile(c->fd, c->file_fd, &c->file_off, n);
+	struct io_uring_sqe *sqe;
+
+	if (sent == 0) {
+		/* The header promised more: all we can do is close. */
+		s->metrics.faults[FAULT_FILE_SHRANK]++;
+		log_warn("a file shrank while being sent: response cut "
+			 "short, connection closed");
+		conn_close(s, c);
+		return;
+	}
+	if (sent < 0 && errno != EAGAIN) {
+		conn_close(s, c);
+		return;
+	}
+	if (sent > 0) {
+		count_sent(s, c, sent);
+		c->file_left -= sent;
+		if (!c->file_left) {
+			response_done(s, c);
+			return;
+		}
+	}
+	/* more next time round the ring, after the other connections */
+	sqe = get_sqe(s);
+	io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
+	conn_submit(c, sqe, OP_POLL_OUT);
+}
+
 /* The next step of the response: the rest of the header block, the rest
- * of the pipe, more of the file, or nothing. */
+ * of the file, or nothing. */
 static void response_next(struct server *s, struct conn *c)
 {
 	if (c->out_off < c->out_len)
 		send_out(s, c);
-	else if (c->pipe_bytes)
-		splice_out(s, c);
 	else if (c->file_left)
-		splice_in(s, c);
+		send_file(s, c);
 	else
 		response_done(s, c);
 }
@@ -874,43 +879,6 @@ static void on_send(struct server *s, struct conn *c, int res)
 	}
 	count_sent(s, c, res);
 	c->out_off += res;
-	response_next(s, c);
-}
-
-static void on_splice_in(struct server *s, struct conn *c, int res)
-{
-	if (res <= 0) {
-		/* The header promised more: all we can do is close. */
-		if (res == 0) {
-			s->metrics.faults[FAULT_FILE_SHRANK]++;
-			log_warn("a file shrank while being sent: response cut "
-				 "short, connection closed");
-		}
-		conn_close(s, c);
-		return;
-	}
-	c->file_off += res;
-	c->file_left -= res;
-	c->pipe_bytes = res;
-	splice_out(s, c);
-}
-
-static void on_splice_out(struct server *s, struct conn *c, int res)
-{
-	if (res == -EAGAIN) {
-		/* splice does not wait on a non-blocking socket: poll first */
-		struct io_uring_sqe *sqe = get_sqe(s);
-
-		io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
-		conn_submit(c, sqe, OP_POLL_OUT);
-		return;
-	}
-	if (res <= 0) {
-		conn_close(s, c);
-		return;
-	}
-	count_sent(s, c, res);
-	c->pipe_bytes -= res;
 	response_next(s, c);
 }
 
@@ -937,7 +905,7 @@ static struct conn *conn_new(struct server *s, int fd, bool metrics_only)
 	}
 	s->limit_logged = false;
 	*c = (struct conn){ .used = true, .fd = fd, .id = i, .file_fd = -1,
-			    .pipe = { -1, -1 }, .last_active = now_sec(),
+			    .last_active = now_sec(),
 			    .metrics_only = metrics_only };
 	s->metrics.conns_opened++;
 	s->metrics.conns_active++;
@@ -1099,17 +1067,11 @@ static void on_completion(struct server *s, struct io_uring_cqe *cqe)
 	case OP_SEND:
 		on_send(s, c, cqe->res);
 		break;
-	case OP_SPLICE_IN:
-		on_splice_in(s, c, cqe->res);
-		break;
-	case OP_SPLICE_OUT:
-		on_splice_out(s, c, cqe->res);
-		break;
 	case OP_WAIT_KERNEL:
 		respond(s, c);
 		break;
 	case OP_POLL_OUT:
-		splice_out(s, c);
+		send_file(s, c);
 		break;
 	case OP_RECV_RETRY:
 		arm_recv(s, c);
