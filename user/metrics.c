@@ -41,6 +41,14 @@ static void family(struct out *o, const char *name, const char *type,
 	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A family of one sample. */
+static void single(struct out *o, const char *name, const char *type,
+		   const char *help, uint64_t value)
+{
+	family(o, name, type, help);
+	put(o, "%s %llu\n", name, (unsigned long long)value);
+}
+
 static const char *const method_names[METRICS_METHODS] = { "GET", "HEAD",
 							   "other" };
 
@@ -69,14 +77,12 @@ static void requests(struct out *o, const struct user_metrics *u,
 				    method_names[m], c + 1,
 				    (unsigned long long)u->responses[m][c]);
 		}
-	family(o, "fileserver_kernel_responses_total", "counter",
-	       "Responses built by the eBPF kernel path.");
-	put(o, "fileserver_kernel_responses_total %llu\n",
-	    (unsigned long long)(k ? k->kernel_hits : 0));
-	family(o, "fileserver_user_responses_total", "counter",
-	       "Responses sent by the userspace server.");
-	put(o, "fileserver_user_responses_total %llu\n",
-	    (unsigned long long)total);
+	single(o, "fileserver_kernel_responses_total", "counter",
+	       "Responses built by the eBPF kernel path.",
+	       k ? k->kernel_hits : 0);
+	single(o, "fileserver_user_responses_total", "counter",
+	       "Responses sent by the userspace server.",
+	       total);
 }
 
 /* A counter split by who did the work; kernel is NULL when the kernel path
@@ -160,42 +166,35 @@ static void kernel_reasons(struct out *o, const struct fs_stats *k)
 	by_reason(o, "fileserver_kernel_fallbacks_total", "reason",
 		  "Kernel responses handed back to userspace, by reason.",
 		  fallbacks, sizeof(fallbacks) / sizeof(fallbacks[0]), k);
-	family(o, "fileserver_kernel_split_requests_total", "counter",
-	       "Redirected requests that reached the sk_msg stage in pieces.");
-	put(o, "fileserver_kernel_split_requests_total %llu\n",
-	    (unsigned long long)k->split_requests);
-	family(o, "fileserver_kernel_overrun_drops_total", "counter",
-	       "Requests dropped on connections owing too many answers.");
-	put(o, "fileserver_kernel_overrun_drops_total %llu\n",
-	    (unsigned long long)k->drop_overrun);
+	single(o, "fileserver_kernel_split_requests_total", "counter",
+	       "Redirected requests that reached the sk_msg stage in pieces.",
+	       k->split_requests);
+	single(o, "fileserver_kernel_overrun_drops_total", "counter",
+	       "Requests dropped on connections owing too many answers.",
+	       k->drop_overrun);
 }
 
 static void cache(struct out *o, const struct cache_stats *cs)
 {
-	family(o, "fileserver_cache_entries", "gauge",
-	       "Responses in the kernel cache.");
-	put(o, "fileserver_cache_entries %llu\n",
-	    (unsigned long long)cs->entries);
-	family(o, "fileserver_cache_bytes", "gauge",
-	       "Memory held by kernel-cached responses.");
-	put(o, "fileserver_cache_bytes %llu\n", (unsigned long long)cs->bytes);
-	family(o, "fileserver_cache_admissions_total", "counter",
-	       "Responses put in the kernel cache.");
-	put(o, "fileserver_cache_admissions_total %llu\n",
-	    (unsigned long long)cs->admissions);
-	family(o, "fileserver_cache_evictions_total", "counter",
-	       "Responses evicted to stay within --cache-size.");
-	put(o, "fileserver_cache_evictions_total %llu\n",
-	    (unsigned long long)cs->evictions);
-	family(o, "fileserver_cache_invalidations_total", "counter",
-	       "Responses dropped because their file changed.");
-	put(o, "fileserver_cache_invalidations_total %llu\n",
-	    (unsigned long long)cs->invalidations);
-	family(o, "fileserver_cache_full_total", "counter",
+	single(o, "fileserver_cache_entries", "gauge",
+	       "Responses in the kernel cache.",
+	       cs->entries);
+	single(o, "fileserver_cache_bytes", "gauge",
+	       "Memory held by kernel-cached responses.",
+	       cs->bytes);
+	single(o, "fileserver_cache_admissions_total", "counter",
+	       "Responses put in the kernel cache.",
+	       cs->admissions);
+	single(o, "fileserver_cache_evictions_total", "counter",
+	       "Responses evicted to stay within --cache-size.",
+	       cs->evictions);
+	single(o, "fileserver_cache_invalidations_total", "counter",
+	       "Responses dropped because their file changed.",
+	       cs->invalidations);
+	single(o, "fileserver_cache_full_total", "counter",
 	       "Admissions refused: no room even after evicting (evicted "
-	       "memory is reused after a 2 s quarantine).");
-	put(o, "fileserver_cache_full_total %llu\n",
-	    (unsigned long long)cs->full);
+	       "memory is reused after a 2 s quarantine).",
+	       cs->full);
 }
 
 size_t metrics_render(char *buf, size_t cap, const struct user_metrics *user,
@@ -209,19 +208,14 @@ size_t metrics_render(char *buf, size_t cap, const struct user_metrics *user,
 	       "Version, and whether the eBPF kernel path is on.");
 	put(&o, "fileserver_build_info{version=\"%s\",kernel_path=\"%s\"} 1\n",
 	    FILESERVER_VERSION, kernel ? "on" : "off");
-	family(&o, "fileserver_start_time_seconds", "gauge",
-	       "Start time of the server since the Unix epoch.");
-	put(&o, "fileserver_start_time_seconds %lld\n", (long long)start_time);
+	single(&o, "fileserver_start_time_seconds", "gauge",
+	       "Start time of the server since the Unix epoch.", start_time);
 	requests(&o, user, kernel);
 	bytes(&o, user, kernel);
-	family(&o, "fileserver_connections_opened_total", "counter",
-	       "Connections accepted.");
-	put(&o, "fileserver_connections_opened_total %llu\n",
-	    (unsigned long long)user->conns_opened);
-	family(&o, "fileserver_connections_active", "gauge",
-	       "Connections open now.");
-	put(&o, "fileserver_connections_active %llu\n",
-	    (unsigned long long)user->conns_active);
+	single(&o, "fileserver_connections_opened_total", "counter",
+	       "Connections accepted.", user->conns_opened);
+	single(&o, "fileserver_connections_active", "gauge",
+	       "Connections open now.", user->conns_active);
 	faults(&o, user);
 	cache(&o, cs ? cs : &no_cache);
 	if (kernel)
