@@ -425,6 +425,48 @@ class Limits:
         self.addCleanup(c.close)
         self.assertEqual(c.get("/a.txt").status, 200)
 
+    def test_workers_share_the_load(self):
+        """--workers 3: three rings behind a SO_REUSEPORT group, one slot
+        table and one cache; every worker gets connections and answers them
+        right, and the counters add up."""
+        s = self.own_server("--workers", "3")
+        self.assertEqual(len(os.listdir("/proc/%d/task" % s.proc.pid)), 4,
+                         "three workers and the signal thread")
+        clients = [Client(s.port) for _ in range(48)]
+        for c in clients:
+            self.addCleanup(c.close)
+        for i, c in enumerate(clients):
+            path = ("/a.txt", "/mid.bin", "/dir/sub/deep.json")[i % 3]
+            for _ in range(2):
+                r = c.get(path)
+                self.assertEqual(r.status, 200, path)
+                self.assertEqual(r.body, self.files[path], path)
+        m = self.metrics(s.port)
+        opened = [m['fileserver_worker_connections_opened_total'
+                    '{worker="%d"}' % i] for i in range(3)]
+        # 48 connections hashed over 3 listeners: none gets nothing
+        # (chance 3 * (2/3)^48, about 1e-8)
+        self.assertTrue(all(n > 0 for n in opened), opened)
+        self.assertEqual(sum(opened), m["fileserver_connections_opened_total"])
+        self.assertEqual(m["fileserver_connections_active"], 49)
+        self.assertEqual(m["fileserver_kernel_responses_total"] +
+                         m["fileserver_user_responses_total"], 96)
+        if self.kernel:
+            self.assertGreater(m["fileserver_kernel_responses_total"], 48)
+
+    def test_port_taken_by_another_server(self):
+        """SO_REUSEPORT would let a second server share the port silently:
+        it must fail as it would without."""
+        s = self.own_server()
+        r = subprocess.run([SERVER, "-p", str(s.port), "-d", self.root, "-n"],
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("binding port %d: Address already in use" % s.port,
+                      r.stderr)
+        c = Client(s.port)
+        self.addCleanup(c.close)
+        self.assertEqual(c.get("/a.txt").status, 200)
+
     def test_slow_header_timeout(self):
         s = self.own_server("--header-timeout", "1")
         slow = Client(s.port)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,10 @@
 #include "access_log.h"
 #include "log.h"
 
+/* Shared by the workers: lock keeps each line whole, and f steady while
+ * a reopen swaps it. */
 struct access_log {
+	pthread_mutex_t lock;
 	FILE *f;
 	bool is_stderr;
 };
@@ -21,6 +25,7 @@ struct access_log *access_log_open(const char *path)
 		log_error("access log: out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&log->lock, NULL);
 	if (strcmp(path, "-") == 0) {
 		log->f = stderr;
 		log->is_stderr = true;
@@ -76,6 +81,7 @@ void access_log_write(struct access_log *log, const struct access_entry *e,
 	inet_ntop(AF_INET, &e->peer, addr, sizeof(addr));
 	localtime_r(&when, &tm);
 	strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S %z", &tm);
+	pthread_mutex_lock(&log->lock);
 	fprintf(log->f, "%s - - [%s] \"", addr, date);
 	put_escaped(log->f, e->request);
 	fprintf(log->f, "\" %d %llu ", e->status,
@@ -84,11 +90,14 @@ void access_log_write(struct access_log *log, const struct access_entry *e,
 	fputc(' ', log->f);
 	put_field(log->f, e->user_agent);
 	fputc('\n', log->f);
+	pthread_mutex_unlock(&log->lock);
 }
 
 void access_log_flush(struct access_log *log)
 {
+	pthread_mutex_lock(&log->lock);
 	fflush(log->f);
+	pthread_mutex_unlock(&log->lock);
 }
 
 void access_log_reopen(struct access_log *log, const char *path)
@@ -103,8 +112,10 @@ void access_log_reopen(struct access_log *log, const char *path)
 			 path, strerror(errno));
 		return;
 	}
+	pthread_mutex_lock(&log->lock);
 	fclose(log->f);
 	log->f = f;
+	pthread_mutex_unlock(&log->lock);
 }
 
 void access_log_close(struct access_log *log)
@@ -115,5 +126,6 @@ void access_log_close(struct access_log *log)
 		fflush(log->f);
 	else
 		fclose(log->f);
+	pthread_mutex_destroy(&log->lock);
 	free(log);
 }

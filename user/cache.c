@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,9 @@ struct watch {
 	char *dir;			/* relative to the root, "" for the root */
 };
 
+/* Shared by the workers: every entry point holds lock. */
 struct cache {
+	pthread_mutex_t lock;
 	struct kernel_path *kp;
 	char *root_path;
 	int root_fd;
@@ -85,6 +88,7 @@ struct cache *cache_new(struct kernel_path *kp, const char *root_path,
 
 	if (!c)
 		goto nomem;
+	pthread_mutex_init(&c->lock, NULL);
 	c->kp = kp;
 	c->root_fd = root_fd;
 	c->max_file = max_file;
@@ -125,6 +129,7 @@ void cache_free(struct cache *c)
 		close(c->inotify_fd);
 	free(c->free_chunks);
 	free(c->root_path);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
@@ -186,6 +191,7 @@ void cache_tick(struct cache *c)
 	uint64_t now = now_ns();
 	size_t i;
 
+	pthread_mutex_lock(&c->lock);
 	for (i = 0; i < FS_CACHE_ENTRIES; i++) {
 		struct entry *e = &c->entries[i];
 
@@ -193,6 +199,7 @@ void cache_tick(struct cache *c)
 		    now - e->dropped_ns >= QUARANTINE_NS)
 			entry_reclaim(c, e);
 	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 /* Drops the oldest live entry. Returns false if there is none. */
@@ -385,7 +392,7 @@ static bool key_is_cacheable(const char *key)
 	       scan.out.path_len == strlen(key);
 }
 
-bool cache_admit(struct cache *c, const char *key, const char *file)
+static bool admit(struct cache *c, const char *key, const char *file)
 {
 	struct fs_cache_ref ref;
 	struct fs_cache_key k = {};
@@ -432,6 +439,17 @@ bool cache_admit(struct cache *c, const char *key, const char *file)
 	return true;
 }
 
+bool cache_admit(struct cache *c, const char *key, const char *file)
+{
+	bool admitted;
+
+	pthread_mutex_lock(&c->lock);
+	admitted = admit(c, key, file);
+	pthread_mutex_unlock(&c->lock);
+	return admitted;
+}
+
+/* nftw() passes no context: these are it, under the lock. */
 static struct cache *preload_cache;
 static uint64_t preload_max;
 static const char *preload_reserved;
@@ -448,20 +466,21 @@ static int preload_one(const char *path, const struct stat *st, int type,
 	    (uint64_t)st->st_size > preload_max ||
 	    (preload_reserved && strcmp(rel, preload_reserved) == 0))
 		return 0;
-	cache_admit(preload_cache, rel, rel);
+	admit(preload_cache, rel, rel);
 	/* A directory's index is also what "/dir/" answers with. */
 	len = strlen(rel);
 	if (len >= 10 && strcmp(rel + len - 10, "index.html") == 0 &&
 	    len - 10 < sizeof(key)) {
 		memcpy(key, rel, len - 10);
 		key[len - 10] = '\0';
-		cache_admit(preload_cache, key, rel);
+		admit(preload_cache, key, rel);
 	}
 	return 0;
 }
 
 void cache_preload(struct cache *c, uint64_t max_size, const char *reserved)
 {
+	pthread_mutex_lock(&c->lock);
 	preload_cache = c;
 	preload_reserved = reserved;
 	preload_max = max_size < c->max_file ? max_size : c->max_file;
@@ -469,6 +488,7 @@ void cache_preload(struct cache *c, uint64_t max_size, const char *reserved)
 		log_warn("cache: scanning '%s': %s", c->root_path,
 			 strerror(errno));
 	preload_cache = NULL;
+	pthread_mutex_unlock(&c->lock);
 }
 
 static struct watch *watch_of(struct cache *c, int wd)
@@ -553,18 +573,21 @@ void cache_handle_events(struct cache *c, const char *buf, size_t len)
 {
 	size_t off = 0;
 
+	pthread_mutex_lock(&c->lock);
 	while (off + sizeof(struct inotify_event) <= len) {
 		const struct inotify_event *ev = (const void *)(buf + off);
 
 		handle_event(c, ev);
 		off += sizeof(*ev) + ev->len;
 	}
+	pthread_mutex_unlock(&c->lock);
 }
 
-void cache_get_stats(const struct cache *c, struct cache_stats *out)
+void cache_get_stats(struct cache *c, struct cache_stats *out)
 {
 	size_t i;
 
+	pthread_mutex_lock(&c->lock);
 	*out = (struct cache_stats){
 		.admissions = c->admissions,
 		.evictions = c->evictions,
@@ -577,4 +600,5 @@ void cache_get_stats(const struct cache *c, struct cache_stats *out)
 			out->bytes += (uint64_t)c->entries[i].nchunks *
 				      FS_CHUNK_SIZE;
 		}
+	pthread_mutex_unlock(&c->lock);
 }

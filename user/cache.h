@@ -3,7 +3,8 @@
  * The response cache the kernel answers from. Userspace decides what goes in
  * (a file's whole 200 response, header block and body), fills the BPF maps,
  * evicts to stay within the memory budget, and drops an entry as soon as
- * inotify says its file changed.
+ * inotify says its file changed. Every function but cache_new and
+ * cache_free may be called from any worker thread.
  */
 #ifndef CACHE_H
 #define CACHE_H
@@ -39,6 +40,6 @@ void cache_handle_events(struct cache *c, const char *buf, size_t len);
 /* Once a second: chunks of dropped entries become reusable. */
 void cache_tick(struct cache *c);
 
-void cache_get_stats(const struct cache *c, struct cache_stats *out);
+void cache_get_stats(struct cache *c, struct cache_stats *out);
 
 #endif /* CACHE_H */

@@ -157,6 +157,16 @@ static bool set_max_connections(struct server_config *c, const char *v)
 	return true;
 }
 
+static bool set_workers(struct server_config *c, const char *v)
+{
+	unsigned long long n;
+
+	if (!parse_uint(v, WORKERS_MAX, &n))
+		return false;
+	c->workers = n;
+	return true;
+}
+
 static bool set_header_timeout(struct server_config *c, const char *v)
 {
 	return parse_seconds(v, &c->header_timeout);
@@ -216,6 +226,8 @@ static const struct setting settings[] = {
 	  set_cache_max_file },
 	{ "max-connections", 0, false, "connection limit (1-65536)",
 	  set_max_connections },
+	{ "workers", 0, false, "workers (0-" WORKERS_MAX_TEXT ", 0: one per CPU)",
+	  set_workers },
 	{ "header-timeout", 0, false, "header timeout (1-3600 s)",
 	  set_header_timeout },
 	{ "idle-timeout", 0, false, "idle timeout (1-3600 s)",
@@ -273,6 +285,8 @@ static void usage(FILE *out)
 "      --cache-max-file SIZE  largest file the kernel caches (default 1M,\n"
 "                             at most 1M)\n"
 "      --max-connections N    concurrent connections (default 10000)\n"
+"      --workers N            userspace worker threads (default 0: one per\n"
+"                             CPU the process may run on)\n"
 "      --header-timeout SECS  time to receive a request head (default 10)\n"
 "      --idle-timeout SECS    keep-alive idle time (default 75)\n"
 "      --shutdown-timeout SECS  on SIGTERM, time to finish the responses\n"
@@ -554,6 +568,7 @@ void config_print(const struct server_config *c, FILE *out)
 		"cache-size = %llu\n"
 		"cache-max-file = %llu\n"
 		"max-connections = %u\n"
+		"workers = %u\n"
 		"header-timeout = %u\n"
 		"idle-timeout = %u\n"
 		"shutdown-timeout = %u\n"
@@ -563,7 +578,7 @@ void config_print(const struct server_config *c, FILE *out)
 		c->verbose ? "true" : "false",
 		c->kernel_cache ? "on" : "off",
 		(unsigned long long)c->cache_size,
-		(unsigned long long)c->cache_max_file, c->max_conns,
+		(unsigned long long)c->cache_max_file, c->max_conns, c->workers,
 		c->header_timeout, c->idle_timeout, c->shutdown_timeout,
 		c->access_log ? c->access_log : "", c->user);
 	if (c->metrics_port)
@@ -585,17 +600,22 @@ bool config_reload(struct server_config *cfg)
 	       next.cache_size == cfg->cache_size &&
 	       next.cache_max_file == cfg->cache_max_file &&
 	       next.max_conns == cfg->max_conns &&
+	       next.workers == cfg->workers &&
 	       next.metrics_port == cfg->metrics_port &&
 	       !next.access_log == !cfg->access_log &&
 	       strcmp(next.user, cfg->user) == 0;
 	if (!same)
 		log_warn("reload: changes other than timeouts, verbose and the "
 			 "access log's path need a restart; not applied");
+	/* the workers read these while this thread writes them */
 	cfg->verbose = next.verbose;
-	log_verbose = next.verbose;
-	cfg->header_timeout = next.header_timeout;
-	cfg->idle_timeout = next.idle_timeout;
-	cfg->shutdown_timeout = next.shutdown_timeout;
+	__atomic_store_n(&log_verbose, next.verbose, __ATOMIC_RELAXED);
+	__atomic_store_n(&cfg->header_timeout, next.header_timeout,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&cfg->idle_timeout, next.idle_timeout,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&cfg->shutdown_timeout, next.shutdown_timeout,
+			 __ATOMIC_RELAXED);
 	if (cfg->access_log && next.access_log)
 		cfg->access_log = next.access_log;
 	return true;

@@ -13,6 +13,11 @@ void log_msg(const char *level, const char *fmt, ...)
 #define log_error(...)	log_msg("error", __VA_ARGS__)
 #define log_warn(...)	log_msg("warning", __VA_ARGS__)
 #define log_info(...)	log_msg("info", __VA_ARGS__)
-#define log_debug(...)	do { if (log_verbose) log_msg("info", __VA_ARGS__); } while (0)
+/* log_verbose may change on SIGHUP, in another thread than the reader */
+#define log_debug(...)							\
+	do {								\
+		if (__atomic_load_n(&log_verbose, __ATOMIC_RELAXED))	\
+			log_msg("info", __VA_ARGS__);			\
+	} while (0)
 
 #endif /* LOG_H */

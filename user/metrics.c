@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "metrics.h"
 
@@ -197,12 +198,45 @@ static void cache(struct out *o, const struct cache_stats *cs)
 	       cs->full);
 }
 
-size_t metrics_render(char *buf, size_t cap, const struct user_metrics *user,
-		      const struct fs_stats *kernel,
+/* total += what workers[0..n) have counted so far */
+static void sum_workers(struct user_metrics *total,
+			const struct user_metrics *const *workers, unsigned n)
+{
+	uint64_t *sum = (uint64_t *)total;
+	size_t f;
+	unsigned i;
+
+	memset(total, 0, sizeof(*total));
+	for (i = 0; i < n; i++)
+		for (f = 0; f < sizeof(*total) / sizeof(uint64_t); f++)
+			sum[f] += __atomic_load_n((const uint64_t *)workers[i] + f,
+						  __ATOMIC_RELAXED);
+}
+
+/* How evenly the listeners' connections spread over the workers. */
+static void per_worker(struct out *o, const struct user_metrics *const *workers,
+		       unsigned n)
+{
+	const char *name = "fileserver_worker_connections_opened_total";
+	unsigned i;
+
+	family(o, name, "counter", "Connections accepted, by worker thread.");
+	for (i = 0; i < n; i++)
+		put(o, "%s{worker=\"%u\"} %llu\n", name, i,
+		    (unsigned long long)__atomic_load_n(&workers[i]->conns_opened,
+							 __ATOMIC_RELAXED));
+}
+
+size_t metrics_render(char *buf, size_t cap,
+		      const struct user_metrics *const *workers,
+		      unsigned nworkers, const struct fs_stats *kernel,
 		      const struct cache_stats *cs, time_t start_time)
 {
 	static const struct cache_stats no_cache;
 	struct out o = { .buf = buf, .cap = cap };
+	struct user_metrics sum, *user = &sum;
+
+	sum_workers(&sum, workers, nworkers);
 
 	family(&o, "fileserver_build_info", "gauge",
 	       "Version, and whether the eBPF kernel path is on.");
@@ -216,6 +250,7 @@ size_t metrics_render(char *buf, size_t cap, const struct user_metrics *user,
 	       "Connections accepted.", user->conns_opened);
 	single(&o, "fileserver_connections_active", "gauge",
 	       "Connections open now.", user->conns_active);
+	per_worker(&o, workers, nworkers);
 	faults(&o, user);
 	cache(&o, cs ? cs : &no_cache);
 	if (kernel)

@@ -45,18 +45,31 @@ struct cache_stats {
 	uint64_t full;		/* admissions refused for want of room */
 };
 
+/* A worker's counters are written by that worker only and read by any
+ * worker answering /metrics: relaxed atomic loads and stores make both
+ * exact, and cost no more than plain ones. n may wrap, to subtract. */
+static inline void metrics_add(uint64_t *counter, uint64_t n)
+{
+	__atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
+}
+
 static inline void metrics_count_response(struct user_metrics *m,
 					  enum metrics_method method,
 					  int status)
 {
 	if (status >= 100 && status < 600)
-		m->responses[method][status / 100 - 1]++;
+		metrics_add(&m->responses[method][status / 100 - 1], 1);
 }
 
-/* Writes the exposition into buf. kernel and cache are NULL when the kernel
- * path is off. Returns the length, or 0 if cap is too small. */
-size_t metrics_render(char *buf, size_t cap, const struct user_metrics *user,
-		      const struct fs_stats *kernel,
+#define METRICS_PATH	"/metrics"
+
+/* Writes the exposition into buf: the counters of workers[0..nworkers)
+ * summed, and their connections one by one. kernel and cache are NULL when
+ * the kernel path is off. Returns the length, or 0 if cap is too small. */
+size_t metrics_render(char *buf, size_t cap,
+		      const struct user_metrics *const *workers,
+		      unsigned nworkers, const struct fs_stats *kernel,
 		      const struct cache_stats *cache, time_t start_time);
 
 #endif /* METRICS_H */

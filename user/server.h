@@ -8,6 +8,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define WORKERS_MAX		64
+#define WORKERS_MAX_TEXT	"64"
+
 struct server_config {
 	const char *docroot;
 	const char *interface;		/* NULL: all addresses */
@@ -18,6 +21,7 @@ struct server_config {
 	uint64_t cache_size;		/* bytes of responses the kernel holds */
 	uint64_t cache_max_file;	/* larger files are never cached */
 	unsigned max_conns;
+	unsigned workers;		/* 0: one per CPU we may run on */
 	unsigned header_timeout;	/* seconds to receive a whole head */
 	unsigned idle_timeout;		/* seconds a keep-alive conn may idle */
 	unsigned send_timeout;		/* seconds without send progress */
