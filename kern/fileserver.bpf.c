@@ -94,6 +94,14 @@ static __always_inline void scratch_put(__u32 *depth)
 	__sync_fetch_and_add(depth, -1);
 }
 
+/*
+ * n, known to be in [1, max] with max a power of two, in a form the verifier
+ * sees is never zero: before 6.18 it does not carry "n > 0" through the
+ * compiler's (n - 1) < max rewrite of the range check, and refuses
+ * bpf_skb_load_bytes() a length that might be zero.
+ */
+#define NONZERO_LEN(n, max)	((((n) - 1) & ((max) - 1)) + 1)
+
 /* Classifies the head that starts at start. Returns 0, or -1 if it could
  * not be read. */
 static __always_inline int classify_head(struct __sk_buff *skb, __u32 start,
@@ -107,10 +115,8 @@ static __always_inline int classify_head(struct __sk_buff *skb, __u32 start,
 	if (!scr)
 		return -1;
 	n = avail < FS_SCAN_MAX ? avail : FS_SCAN_MAX;
-	/* keep the compiler from folding the bound away before the helper */
-	asm volatile("" : "+r"(n));
-	if (n > 0 && n <= FS_SCAN_MAX &&
-	    !bpf_skb_load_bytes(skb, start, scr->head, n)) {
+	if (n > 0 && !bpf_skb_load_bytes(skb, start, scr->head,
+					 NONZERO_LEN(n, FS_SCAN_MAX))) {
 		http_classify(&scr->scan, scr->head, n);
 		*cls = scr->scan.out;
 		err = 0;
@@ -169,7 +175,8 @@ cache_lookup(struct __sk_buff *skb, const struct fs_conn *conn)
 	if (!scr)
 		return NULL;
 	__builtin_memset(&scr->key, 0, sizeof(scr->key));
-	if (!bpf_skb_load_bytes(skb, conn->path_off, scr->key.path, plen))
+	if (!bpf_skb_load_bytes(skb, conn->path_off, scr->key.path,
+				NONZERO_LEN(plen, FS_KEY_MAX)))
 		ref = bpf_map_lookup_elem(&file_cache, &scr->key);
 	scratch_put(depth);
 	return ref;
