@@ -4,8 +4,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "fileserver.skel.h"
@@ -34,12 +36,43 @@ static void log_map_id(int fd, const char *name)
 		log_debug("BPF map %s id %u", name, info.id);
 }
 
+/*
+ * The stream parser finds where its request starts through the kfunc
+ * bpf_cast_to_kern_ctx(), new in Linux 6.2: without it libbpf's error is
+ * an unresolved extern. Say what is missing instead.
+ */
+static int check_kernel(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	struct utsname uts;
+	int found;
+
+	if (!vmlinux) {
+		log_error("the kernel path needs the kernel's BTF "
+			  "(/sys/kernel/btf/vmlinux): %s", strerror(errno));
+		return -EOPNOTSUPP;
+	}
+	found = btf__find_by_name_kind(vmlinux, "bpf_cast_to_kern_ctx",
+				       BTF_KIND_FUNC);
+	btf__free(vmlinux);
+	if (found < 0) {
+		uname(&uts);
+		log_error("the kernel path needs Linux 6.2 or later (kfunc "
+			  "bpf_cast_to_kern_ctx); this is %s", uts.release);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 int kernel_path_open(struct kernel_path *kp, uint32_t chunk_count)
 {
 	struct fileserver_bpf *skel;
 	int err;
 
 	memset(kp, 0, sizeof(*kp));
+	err = check_kernel();
+	if (err)
+		return err;
 	skel = fileserver_bpf__open();
 	if (!skel) {
 		err = -errno;
