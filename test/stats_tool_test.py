@@ -15,6 +15,7 @@ import http.server
 import json
 import os
 import shutil
+import select
 import signal
 import socket
 import subprocess
@@ -208,13 +209,25 @@ def check_live(c, tool, port):
     p = subprocess.Popen([tool, "-p", str(port), "--interval", "0.3"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
-    time.sleep(1.5)
+    # Ctrl-C once two blocks are out, not after a fixed time: a slow
+    # machine (an emulated VM) may still be importing Python modules.
+    out = ""
+    deadline = time.monotonic() + 4 * TIMEOUT
+    while out.count("rates over the last") < 2:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([p.stdout], [], [], left)[0]:
+            break
+        line = p.stdout.readline()
+        if not line:
+            break
+        out += line
     p.send_signal(signal.SIGINT)
     try:
-        out, err = p.communicate(timeout=TIMEOUT)
+        rest, err = p.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         p.kill()
-        out, err = p.communicate()
+        rest, err = p.communicate()
+    out += rest
     c.check(p.returncode == 0, "live view: SIGINT exits 0",
             "status %s, stderr %r" % (p.returncode, err))
     c.check("Traceback" not in err, "live view: no traceback on SIGINT", err)
