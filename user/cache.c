@@ -453,6 +453,7 @@ bool cache_admit(struct cache *c, const char *key, const char *file)
 static struct cache *preload_cache;
 static uint64_t preload_max;
 static const char *preload_reserved;
+static dev_t preload_dev;		/* the root's filesystem */
 
 static int preload_one(const char *path, const struct stat *st, int type,
 		       struct FTW *ftw)
@@ -461,11 +462,19 @@ static int preload_one(const char *path, const struct stat *st, int type,
 	const char *rel = path + strlen(preload_cache->root_path);
 	size_t len;
 
-	(void)ftw;
+	if (type == FTW_D) {
+		if (ftw->level == 0)
+			preload_dev = st->st_dev;
+		/* Not into filesystems mounted below the root. Files are not
+		 * checked: on an overlayfs over layers of different
+		 * filesystems (without xino) they report their layer's. */
+		return st->st_dev == preload_dev ? FTW_CONTINUE :
+						   FTW_SKIP_SUBTREE;
+	}
 	if (type != FTW_F || !S_ISREG(st->st_mode) ||
 	    (uint64_t)st->st_size > preload_max ||
 	    (preload_reserved && strcmp(rel, preload_reserved) == 0))
-		return 0;
+		return FTW_CONTINUE;
 	admit(preload_cache, rel, rel);
 	/* A directory's index is also what "/dir/" answers with. */
 	len = strlen(rel);
@@ -475,7 +484,7 @@ static int preload_one(const char *path, const struct stat *st, int type,
 		key[len - 10] = '\0';
 		admit(preload_cache, key, rel);
 	}
-	return 0;
+	return FTW_CONTINUE;
 }
 
 void cache_preload(struct cache *c, uint64_t max_size, const char *reserved)
@@ -484,7 +493,7 @@ void cache_preload(struct cache *c, uint64_t max_size, const char *reserved)
 	preload_cache = c;
 	preload_reserved = reserved;
 	preload_max = max_size < c->max_file ? max_size : c->max_file;
-	if (nftw(c->root_path, preload_one, 16, FTW_PHYS | FTW_MOUNT))
+	if (nftw(c->root_path, preload_one, 16, FTW_PHYS | FTW_ACTIONRETVAL))
 		log_warn("cache: scanning '%s': %s", c->root_path,
 			 strerror(errno));
 	preload_cache = NULL;
