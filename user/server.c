@@ -86,6 +86,8 @@ fail:
 	return -1;
 }
 
+/* fd, from bind_port(), listening; a failed bind's -1 passes through, so
+ * that the two compose. Returns -1 on failure, logged. */
 static int listen_on(int fd, uint16_t port)
 {
 	if (fd >= 0 && listen(fd, 4096)) {
