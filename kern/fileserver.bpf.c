@@ -3,10 +3,12 @@
  * The kernel path, in three programs on one sockhash:
  *
  *  fs_parse   (sk_skb stream parser)   frames one request and classifies it;
- *  fs_verdict (sk_skb stream verdict)  passes it to userspace, or redirects it
- *                                      unchanged to the socket's own egress;
- *  fs_respond (sk_msg)                 turns that redirected request into the
- *                                      cached response as it is sent.
+ *  fs_verdict (sk_skb stream verdict)  redirects it unchanged to the
+ *                                      socket's own egress, marked as a hit
+ *                                      or as one for userspace;
+ *  fs_respond (sk_msg)                 turns a hit into the cached response
+ *                                      as it is sent, and moves the others
+ *                                      to the socket's ingress.
  *
  * The request skb is never resized: on this kernel that breaks TCP receive
  * accounting (see the design notes). All ordering between kernel and
@@ -182,6 +184,54 @@ cache_lookup(struct __sk_buff *skb, const struct fs_conn *conn)
 	return ref;
 }
 
+/*
+ * Hands the framed message to userspace. Not with SK_PASS, which would put
+ * it on the receive queue now, while TCP counts it unread until userspace
+ * reads it: on 6.12 a later stream-parser run that finds nothing new
+ * (strparser's worker, queued while the socket was busy) counts it read
+ * there and then, userspace's read counts it again, and the connection's
+ * next request, if no longer than it, never wakes the parser. Redirected,
+ * it is counted read at once, like a hit, and reaches userspace through
+ * the backlog, in line with the kernel responses queued before it:
+ * fs_respond moves it to the socket's ingress.
+ */
+static __always_inline int pass_to_user(struct __sk_buff *skb,
+					struct fs_conn *conn,
+					struct fs_conn_shared *sh, __u64 cookie,
+					struct fs_stats *st, __u64 *reason)
+{
+	__u32 len = conn->msg_len;
+	struct fs_pending *p;
+
+	__sync_fetch_and_add(&sh->user_rx, len);
+	(*reason)++;
+	st->user_requests++;
+	st->user_bytes += len;
+	if (!conn->unslotted &&
+	    sh->kern_queued - sh->kern_sent >= FS_PENDING_MAX) {
+		conn->unslotted_from = sh->kern_queued;
+		conn->unslotted = 1;
+	}
+	if (!conn->unslotted) {
+		p = &conn->pending[sh->kern_queued & (FS_PENDING_MAX - 1)];
+		p->to_user = 1;
+		p->req_len = len;
+	}
+	if (!bpf_skb_pull_data(skb, skb->len) &&
+	    bpf_sk_redirect_hash(skb, &sock_hash, &cookie, 0) == SK_PASS) {
+		__sync_fetch_and_add(&sh->kern_queued, 1);
+		return SK_PASS;
+	}
+	if (sh->kern_queued != sh->kern_sent) {
+		/* it would overtake the queue: end the stream here */
+		sh->overrun = 1;
+		st->drop_overrun++;
+		return SK_DROP;
+	}
+	st->user_direct++;
+	return SK_PASS;
+}
+
 SEC("sk_skb/stream_verdict")
 int fs_verdict(struct __sk_buff *skb)
 {
@@ -191,7 +241,6 @@ int fs_verdict(struct __sk_buff *skb)
 	struct fs_conn_shared *sh;
 	struct fs_cache_ref *ref;
 	struct fs_pending *p;
-	__u64 *reason;
 	__u32 idx;
 
 	if (!st)
@@ -200,6 +249,7 @@ int fs_verdict(struct __sk_buff *skb)
 	if (!sh) {
 		st->pass_no_conn++;
 		st->user_requests++;
+		st->user_direct++;
 		return SK_PASS;
 	}
 	if (!conn->user_only &&
@@ -208,50 +258,42 @@ int fs_verdict(struct __sk_buff *skb)
 		st->drop_overrun++;
 		return SK_DROP;
 	}
-	if (conn->user_only) {
-		reason = &st->pass_unframed;
-		goto pass;
-	}
-	if (!conn->cacheable) {
-		reason = &st->pass_not_cacheable;
-		goto pass;
-	}
-	if (sh->user_rx != sh->user_done) {
-		reason = &st->pass_conn_busy;
-		goto pass;
-	}
-	if (sh->kern_queued - sh->kern_sent >= FS_PENDING_MAX) {
-		reason = &st->pass_queue_full;
-		goto pass;
-	}
+	/* fs_respond has taken everything queued: the slots are free again */
+	if (conn->unslotted && sh->kern_queued == sh->kern_sent)
+		conn->unslotted = 0;
+	if (conn->user_only)
+		return pass_to_user(skb, conn, sh, cookie, st,
+				    &st->pass_unframed);
+	if (!conn->cacheable)
+		return pass_to_user(skb, conn, sh, cookie, st,
+				    &st->pass_not_cacheable);
+	if (sh->user_rx != sh->user_done)
+		return pass_to_user(skb, conn, sh, cookie, st,
+				    &st->pass_conn_busy);
+	if (conn->unslotted ||
+	    sh->kern_queued - sh->kern_sent >= FS_PENDING_MAX)
+		return pass_to_user(skb, conn, sh, cookie, st,
+				    &st->pass_queue_full);
 	ref = cache_lookup(skb, conn);
-	if (!ref) {
-		reason = &st->pass_cache_miss;
-		goto pass;
-	}
+	if (!ref)
+		return pass_to_user(skb, conn, sh, cookie, st,
+				    &st->pass_cache_miss);
 	idx = sh->kern_queued & (FS_PENDING_MAX - 1);
 	p = &conn->pending[idx];
 	p->entry = ref->entry;
 	p->gen = ref->gen;
 	p->head_only = conn->head_only;
+	p->to_user = 0;
 	p->req_len = conn->msg_len;
 	/* A paged skb would be sent as several sendmsg calls, and the sk_msg
 	 * program would see pieces of the request instead of all of it. */
-	if (bpf_skb_pull_data(skb, skb->len)) {
-		reason = &st->fallback_resize;
-		goto pass;
-	}
-	if (bpf_sk_redirect_hash(skb, &sock_hash, &cookie, 0) != SK_PASS) {
-		reason = &st->pass_no_conn;
-		goto pass;
-	}
+	if (bpf_skb_pull_data(skb, skb->len))
+		return pass_to_user(skb, conn, sh, cookie, st,
+				    &st->fallback_resize);
+	if (bpf_sk_redirect_hash(skb, &sock_hash, &cookie, 0) != SK_PASS)
+		return pass_to_user(skb, conn, sh, cookie, st,
+				    &st->pass_no_conn);
 	__sync_fetch_and_add(&sh->kern_queued, 1);
-	return SK_PASS;
-pass:
-	__sync_fetch_and_add(&sh->user_rx, conn->msg_len);
-	(*reason)++;
-	st->user_requests++;
-	st->user_bytes += conn->msg_len;
 	return SK_PASS;
 }
 
@@ -336,7 +378,8 @@ int fs_respond(struct sk_msg_md *msg)
 	struct fs_conn_shared *sh;
 	struct fs_pending *p;
 	struct fs_stats *st;
-	__u32 zero = 0, size = msg->size, entry, gen, head_only, len, nchunks;
+	__u32 zero = 0, size = msg->size, entry = 0, gen = 0, head_only = 0;
+	__u32 seq, to_user, len, nchunks;
 	__u64 *reason;
 
 	if (!tp)
@@ -360,14 +403,24 @@ int fs_respond(struct sk_msg_md *msg)
 	if (!st)
 		return SK_PASS;
 
-	/* copied first: the slot may be reused once kern_sent has moved on */
-	p = &conn->pending[sh->kern_sent & (FS_PENDING_MAX - 1)];
-	entry = p->entry;
-	gen = p->gen;
-	head_only = p->head_only;
-	if (p->req_len != size)
-		st->split_requests++;
+	/* read first: the slot may be reused once kern_sent has moved on */
+	seq = sh->kern_sent;
+	if (conn->unslotted && (__s32)(seq - conn->unslotted_from) >= 0) {
+		to_user = 1;
+	} else {
+		p = &conn->pending[seq & (FS_PENDING_MAX - 1)];
+		entry = p->entry;
+		gen = p->gen;
+		head_only = p->head_only;
+		to_user = p->to_user;
+		if (p->req_len != size)
+			st->split_requests++;
+	}
 	__sync_fetch_and_add(&sh->kern_sent, 1);
+	/* fs_verdict counted it for userspace already */
+	if (to_user)
+		return bpf_msg_redirect_hash(msg, &sock_hash, &cookie,
+					     BPF_F_INGRESS);
 	if (sh->user_rx != sh->user_done ||
 	    sh->user_sent < sh->user_send_target) {
 		/* Userspace owes an earlier answer (an earlier request of

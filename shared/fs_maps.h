@@ -23,7 +23,7 @@
 #define FS_MAX_CONNS		65536
 /* Responses the cache holds at most (entries of cache_entries). */
 #define FS_CACHE_ENTRIES	16384
-/* Kernel responses that may be queued on one connection at once. */
+/* Requests with their own pending slot queued on one connection at once. */
 #define FS_PENDING_MAX		8
 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
 #define FS_DATE_LEN		29
@@ -97,11 +97,12 @@ struct fs_conn_shared {
 	__u8 pad[12];
 };
 
-/* One kernel response waiting in the socket's backlog. */
+/* One redirected request waiting in the socket's backlog. */
 struct fs_pending {
 	__u32 entry;
 	__u32 gen;
-	__u32 head_only;	/* HEAD: send the header block only */
+	__u16 head_only;	/* HEAD: send the header block only */
+	__u16 to_user;		/* not a hit: deliver it to userspace */
 	__u32 req_len;		/* request bytes redirected */
 };
 
@@ -115,6 +116,10 @@ struct fs_conn {
 	__u32 head_only;
 	__u32 path_off;		/* relative to the skb, not the message */
 	__u32 path_len;
+	/* Set while more than FS_PENDING_MAX requests are queued: from
+	 * request number unslotted_from on, all go to userspace, slotless. */
+	__u32 unslotted;
+	__u32 unslotted_from;
 	__u32 pad;
 	struct fs_pending pending[FS_PENDING_MAX];
 };
@@ -143,6 +148,9 @@ struct fs_stats {
 	/* Requests dropped on connections past FS_USER_OWED_MAX, which
 	 * userspace then closes. */
 	__u64 drop_overrun;
+	/* Messages passed straight to the receive queue (SK_PASS) instead of
+	 * through the backlog: only when the backlog refused them. */
+	__u64 user_direct;
 };
 
 #endif /* FS_MAPS_H */
