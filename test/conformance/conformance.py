@@ -41,11 +41,13 @@ Then:
 Two more checks send one request in two writes split at every byte offset
 (with a pause between, TCP_NODELAY) and require the same response each time,
 on a new connection and on one kept-alive connection: a request the kernel
-answers (all of them kernel hits) and one only userspace answers. A last
-check repeats a sequence that once stalled the kernel mode now and then
+answers (all of them kernel hits) and one only userspace answers. Another
+repeats a sequence that once stalled the kernel mode now and then
 (stall-after-userspace-first: a stream-parser run that found nothing new
-while a passed request was unread made the kernel count it as read twice,
-so a next request no longer than it never woke the parser).
+while a request passed with SK_PASS was unread made the kernel count it as
+read twice, so a next request no longer than it never woke the parser).
+The last one reads the kernel's stats: no request went to userspace with
+SK_PASS (no-direct-pass).
 
 Exit status: 0 all passed, 1 something failed, 77 nothing could run.
 """
