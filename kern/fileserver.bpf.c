@@ -25,6 +25,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* The server's process: its sends (from its own threads or io_uring's
  * workers) are its responses; redirected requests come from kworkers. */
 const volatile __u32 server_tgid;
+/* Requests for userspace go with SK_PASS, not through the backlog: for
+ * kernels whose reads of sk_msg's ingress count copied_seq (pass_to_user). */
+const volatile __u32 pass_direct;
 
 #define SK_DROP 0
 #define SK_PASS 1
@@ -187,7 +190,7 @@ cache_lookup(struct __sk_buff *skb, const struct fs_conn *conn)
 /*
  * Hands the framed message to userspace. Not with SK_PASS, which would put
  * it on the receive queue now, while TCP counts it unread until userspace
- * reads it: on 6.12 a later stream-parser run that finds nothing new
+ * reads it: on 6.12 and 6.18 a later stream-parser run that finds nothing new
  * (strparser's worker, queued while the socket was busy) counts it read
  * there and then, userspace's read counts it again, and the connection's
  * next request, if no longer than it, never wakes the parser. Redirected,
@@ -201,28 +204,25 @@ static __always_inline int pass_to_user(struct __sk_buff *skb,
 					struct fs_stats *st, __u64 *reason)
 {
 	__u32 len = conn->msg_len;
-	struct fs_pending *p;
 
 	__sync_fetch_and_add(&sh->user_rx, len);
 	(*reason)++;
 	st->user_requests++;
 	st->user_bytes += len;
-	if (!conn->unslotted &&
-	    sh->kern_queued - sh->kern_sent >= FS_PENDING_MAX) {
-		conn->unslotted_from = sh->kern_queued;
-		conn->unslotted = 1;
-	}
-	if (!conn->unslotted) {
-		p = &conn->pending[sh->kern_queued & (FS_PENDING_MAX - 1)];
-		p->to_user = 1;
-		p->req_len = len;
-	}
-	if (!bpf_skb_pull_data(skb, skb->len) &&
-	    bpf_sk_redirect_hash(skb, &sock_hash, &cookie, 0) == SK_PASS) {
-		__sync_fetch_and_add(&sh->kern_queued, 1);
+	if (pass_direct) {
+		/* only hits are ever queued: userspace waits for them */
+		st->user_direct++;
 		return SK_PASS;
 	}
-	if (sh->kern_queued != sh->kern_sent) {
+	/* No bpf_skb_pull_data() as for a hit: sent in pieces, it still
+	 * reaches userspace whole, and pulling a request out of a large skb
+	 * of pipelined ones copies all of it, once per request. */
+	if (bpf_sk_redirect_hash(skb, &sock_hash, &cookie, 0) == SK_PASS) {
+		conn->user_queued += len;
+		return SK_PASS;
+	}
+	if (sh->kern_queued != sh->kern_sent ||
+	    conn->user_queued != conn->user_moved) {
 		/* it would overtake the queue: end the stream here */
 		sh->overrun = 1;
 		st->drop_overrun++;
@@ -258,9 +258,6 @@ int fs_verdict(struct __sk_buff *skb)
 		st->drop_overrun++;
 		return SK_DROP;
 	}
-	/* fs_respond has taken everything queued: the slots are free again */
-	if (conn->unslotted && sh->kern_queued == sh->kern_sent)
-		conn->unslotted = 0;
 	if (conn->user_only)
 		return pass_to_user(skb, conn, sh, cookie, st,
 				    &st->pass_unframed);
@@ -270,8 +267,7 @@ int fs_verdict(struct __sk_buff *skb)
 	if (sh->user_rx != sh->user_done)
 		return pass_to_user(skb, conn, sh, cookie, st,
 				    &st->pass_conn_busy);
-	if (conn->unslotted ||
-	    sh->kern_queued - sh->kern_sent >= FS_PENDING_MAX)
+	if (sh->kern_queued - sh->kern_sent >= FS_PENDING_MAX)
 		return pass_to_user(skb, conn, sh, cookie, st,
 				    &st->pass_queue_full);
 	ref = cache_lookup(skb, conn);
@@ -283,8 +279,8 @@ int fs_verdict(struct __sk_buff *skb)
 	p->entry = ref->entry;
 	p->gen = ref->gen;
 	p->head_only = conn->head_only;
-	p->to_user = 0;
 	p->req_len = conn->msg_len;
+	p->user_before = conn->user_queued;
 	/* A paged skb would be sent as several sendmsg calls, and the sk_msg
 	 * program would see pieces of the request instead of all of it. */
 	if (bpf_skb_pull_data(skb, skb->len))
@@ -378,8 +374,8 @@ int fs_respond(struct sk_msg_md *msg)
 	struct fs_conn_shared *sh;
 	struct fs_pending *p;
 	struct fs_stats *st;
-	__u32 zero = 0, size = msg->size, entry = 0, gen = 0, head_only = 0;
-	__u32 seq, to_user, len, nchunks;
+	__u32 zero = 0, size = msg->size, entry, gen, head_only;
+	__u32 seq, req_len, len, nchunks;
 	__u64 *reason;
 
 	if (!tp)
@@ -388,39 +384,49 @@ int fs_respond(struct sk_msg_md *msg)
 	 * exists since userspace asked for SO_COOKIE, so read it directly. */
 	cookie = tp->inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter;
 	conn = conn_of(cookie);
-	if (!conn)
-		return SK_PASS;
-	sh = shared_of(conn, cookie);
-	if (!sh)
-		return SK_PASS;
+	sh = conn ? shared_of(conn, cookie) : NULL;
 	if ((bpf_get_current_pid_tgid() >> 32) == server_tgid) {
-		__sync_fetch_and_add(&sh->user_sent, size);
+		if (sh)
+			__sync_fetch_and_add(&sh->user_sent, size);
 		return SK_PASS;
 	}
-	if (sh->kern_queued == sh->kern_sent)
-		return SK_PASS;		/* not a request we redirected */
+	/* Any other send is a request the verdict redirected: none may reach
+	 * the client as it is, not even once userspace has forgotten the
+	 * connection to close it. */
 	st = stats_this_cpu();
-	if (!st)
-		return SK_PASS;
-
-	/* read first: the slot may be reused once kern_sent has moved on */
-	seq = sh->kern_sent;
-	if (conn->unslotted && (__s32)(seq - conn->unslotted_from) >= 0) {
-		to_user = 1;
-	} else {
-		p = &conn->pending[seq & (FS_PENDING_MAX - 1)];
-		entry = p->entry;
-		gen = p->gen;
-		head_only = p->head_only;
-		to_user = p->to_user;
-		if (p->req_len != size)
-			st->split_requests++;
-	}
-	__sync_fetch_and_add(&sh->kern_sent, 1);
-	/* fs_verdict counted it for userspace already */
-	if (to_user)
+	if (!sh || !st)
+		return SK_DROP;
+	if (conn->piece_left) {
+		/* the rest of one that came in pieces, handed back below */
+		conn->piece_left -= size < conn->piece_left ? size :
+							       conn->piece_left;
 		return bpf_msg_redirect_hash(msg, &sock_hash, &cookie,
 					     BPF_F_INGRESS);
+	}
+	seq = sh->kern_sent;
+	p = &conn->pending[seq & (FS_PENDING_MAX - 1)];
+	if (seq == sh->kern_queued ||
+	    (__s64)(p->user_before - conn->user_moved) > 0) {
+		/* requests for userspace, counted so by the verdict */
+		conn->user_moved += size;
+		return bpf_msg_redirect_hash(msg, &sock_hash, &cookie,
+					     BPF_F_INGRESS);
+	}
+	/* read first: the slot may be reused once kern_sent has moved on */
+	entry = p->entry;
+	gen = p->gen;
+	head_only = p->head_only;
+	req_len = p->req_len;
+	__sync_fetch_and_add(&sh->kern_sent, 1);
+	if (size != req_len) {
+		/* skb_send_sock() sent it in pieces (the send buffer ran
+		 * short): userspace gets this one and the rest */
+		st->split_requests++;
+		conn->piece_left = size < req_len ? req_len - size : 0;
+		size = req_len;
+		reason = &st->fallback_resize;
+		goto to_user;
+	}
 	if (sh->user_rx != sh->user_done ||
 	    sh->user_sent < sh->user_send_target) {
 		/* Userspace owes an earlier answer (an earlier request of

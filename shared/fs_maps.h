@@ -23,7 +23,7 @@
 #define FS_MAX_CONNS		65536
 /* Responses the cache holds at most (entries of cache_entries). */
 #define FS_CACHE_ENTRIES	16384
-/* Requests with their own pending slot queued on one connection at once. */
+/* Kernel responses that may be queued on one connection at once. */
 #define FS_PENDING_MAX		8
 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
 #define FS_DATE_LEN		29
@@ -97,12 +97,12 @@ struct fs_conn_shared {
 	__u8 pad[12];
 };
 
-/* One redirected request waiting in the socket's backlog. */
+/* One kernel response waiting in the socket's backlog. */
 struct fs_pending {
+	__u64 user_before;	/* fs_conn.user_queued when it was queued */
 	__u32 entry;
 	__u32 gen;
-	__u16 head_only;	/* HEAD: send the header block only */
-	__u16 to_user;		/* not a hit: deliver it to userspace */
+	__u32 head_only;	/* HEAD: send the header block only */
 	__u32 req_len;		/* request bytes redirected */
 };
 
@@ -116,10 +116,14 @@ struct fs_conn {
 	__u32 head_only;
 	__u32 path_off;		/* relative to the skb, not the message */
 	__u32 path_len;
-	/* Set while more than FS_PENDING_MAX requests are queued: from
-	 * request number unslotted_from on, all go to userspace, slotless. */
-	__u32 unslotted;
-	__u32 unslotted_from;
+	/* Requests for userspace travel the backlog as a byte stream between
+	 * the kernel responses: the verdict counts what it queues, fs_respond
+	 * what it has moved to ingress; a queued response knows its place. */
+	__u64 user_queued;
+	__u64 user_moved;
+	/* Bytes still to come of a request that reached fs_respond in
+	 * pieces: they go to userspace too. */
+	__u32 piece_left;
 	__u32 pad;
 	struct fs_pending pending[FS_PENDING_MAX];
 };
@@ -149,7 +153,8 @@ struct fs_stats {
 	 * userspace then closes. */
 	__u64 drop_overrun;
 	/* Messages passed straight to the receive queue (SK_PASS) instead of
-	 * through the backlog: only when the backlog refused them. */
+	 * through the backlog: all of them with pass_direct, else only those
+	 * the backlog refused. */
 	__u64 user_direct;
 };
 

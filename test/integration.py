@@ -891,10 +891,12 @@ class UserspaceTests(Lifecycle, Privilege, Observability, Limits, Common, Base):
         got = self.check_config("--idle-timeout", "40", conf=conf,
                                 env={"FILESERVER_IDLE_TIMEOUT": "20",
                                      "FILESERVER_HEADER_TIMEOUT": "7",
-                                     "FILESERVER_KERNEL_PROCESSING": "on"})
+                                     "FILESERVER_KERNEL_PROCESSING": "on",
+                                     "FILESERVER_KERNEL_PASS": "direct"})
         self.assertEqual((got["idle-timeout"], got["header-timeout"],
-                          got["kernel-processing"], got["port"]),
-                         ("40", "7", "on", "9001"))
+                          got["kernel-processing"], got["port"],
+                          got["kernel-pass"]),
+                         ("40", "7", "on", "9001", "direct"))
         # what --check-config prints is a config file that says the same
         again = self.check_config(conf="".join(
             "%s = %s\n" % kv for kv in got.items()))
@@ -913,7 +915,10 @@ class UserspaceTests(Lifecycle, Privilege, Observability, Limits, Common, Base):
                           ("\nbogus = 1\n",
                            "bad.conf:2: unknown setting 'bogus'"),
                           ("port 80\n", "bad.conf:1: expected 'name = value'"),
-                          ("verbose = perhaps\n", "invalid verbose")):
+                          ("verbose = perhaps\n", "invalid verbose"),
+                          ("kernel-pass = sometimes\n",
+                           "invalid kernel pass (auto, backlog or direct) "
+                           "'sometimes'")):
             with open(path, "w") as f:
                 f.write(text)
             r = subprocess.run([SERVER, "-c", path, "--check-config"],
@@ -1068,6 +1073,37 @@ class KernelTests(Lifecycle, Privilege, Observability, Limits, Common, Base):
                                 990)
         self.assertGreaterEqual(after["user_requests"] -
                                 before["user_requests"], 1000)
+
+    def test_how_requests_reach_userspace(self):
+        """On this kernel the requests userspace answers reach it through
+        the socket's backlog, never with SK_PASS (which stalls now and
+        then: see conformance's stall check); --kernel-pass direct
+        forces SK_PASS, and both keep order across 200 requests."""
+        self.assertTrue(any("passed through the backlog" in l
+                            for l in self.server.log), self.server.log)
+        before = self.server.stats()
+        for name, server in (("backlog", self.server),
+                             ("direct", self.own_server("--kernel-pass",
+                                                        "direct"))):
+            start = server.stats()
+            c = Client(server.port)
+            self.addCleanup(c.close)
+            for i in range(200):
+                path, file = ("/a.txt", "/a.txt") if i % 2 == 0 else \
+                    ("/b%2etxt", "/b.txt")
+                self.assertEqual(c.get(path).body, self.files[file],
+                                 "%s: request %d" % (name, i))
+            end = server.stats()
+            self.assertGreaterEqual(end["kernel_hits"] - start["kernel_hits"],
+                                    99, name)
+            users = end["user_requests"] - start["user_requests"]
+            self.assertGreaterEqual(users, 100, name)
+            self.assertEqual(end["user_direct"] - start["user_direct"],
+                             users if name == "direct" else 0, name)
+        self.assertTrue(any("passed directly" in l for l in server.log),
+                        server.log)
+        self.assertEqual(self.server.stats()["user_direct"],
+                         before["user_direct"])
 
     def test_slow_reader_of_a_large_file(self):
         slow = self.client()

@@ -134,6 +134,23 @@ static bool set_kernel_processing(struct server_config *c, const char *v)
 	return parse_bool(v, &c->kernel_cache);
 }
 
+static bool set_kernel_pass(struct server_config *c, const char *v)
+{
+	static const char *const names[] = {
+		[KERNEL_PASS_AUTO] = "auto",
+		[KERNEL_PASS_BACKLOG] = "backlog",
+		[KERNEL_PASS_DIRECT] = "direct",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(v, names[i]) == 0) {
+			c->kernel_pass = i;
+			return true;
+		}
+	return false;
+}
+
 static bool set_cache_size(struct server_config *c, const char *v)
 {
 	return parse_size(v, &c->cache_size) &&
@@ -220,6 +237,8 @@ static const struct setting settings[] = {
 	  set_no_kernel_cache },
 	{ "kernel-processing", 0, false, "kernel processing (true/false)",
 	  set_kernel_processing },
+	{ "kernel-pass", 0, false, "kernel pass (auto, backlog or direct)",
+	  set_kernel_pass },
 	{ "cache-size", 0, false, "cache size (at least 1056K)",
 	  set_cache_size },
 	{ "cache-max-file", 0, false, "cache max file (at most 1M)",
@@ -280,6 +299,10 @@ static void usage(FILE *out)
 "  -i, --interface IFACE      listen on the IPv4 address of IFACE only\n"
 "                             (default: all addresses)\n"
 "  -n, --no-kernel-cache      serve everything from userspace (eBPF off)\n"
+"      --kernel-pass HOW      how the kernel path hands userspace the\n"
+"                             requests it does not answer: backlog,\n"
+"                             direct (SK_PASS) or auto (default: backlog\n"
+"                             if the kernel has the fix it needs)\n"
 "      --cache-size SIZE      memory for kernel-cached responses\n"
 "                             (default 64M; suffixes K, M, G)\n"
 "      --cache-max-file SIZE  largest file the kernel caches (default 1M,\n"
@@ -565,6 +588,7 @@ void config_print(const struct server_config *c, FILE *out)
 		"interface = %s\n"
 		"verbose = %s\n"
 		"kernel-processing = %s\n"
+		"kernel-pass = %s\n"
 		"cache-size = %llu\n"
 		"cache-max-file = %llu\n"
 		"max-connections = %u\n"
@@ -577,6 +601,8 @@ void config_print(const struct server_config *c, FILE *out)
 		c->port, c->docroot, c->interface ? c->interface : "",
 		c->verbose ? "true" : "false",
 		c->kernel_cache ? "on" : "off",
+		c->kernel_pass == KERNEL_PASS_BACKLOG ? "backlog" :
+		c->kernel_pass == KERNEL_PASS_DIRECT ? "direct" : "auto",
 		(unsigned long long)c->cache_size,
 		(unsigned long long)c->cache_max_file, c->max_conns, c->workers,
 		c->header_timeout, c->idle_timeout, c->shutdown_timeout,
@@ -597,6 +623,7 @@ bool config_reload(struct server_config *cfg)
 	       strcmp(next.docroot, cfg->docroot) == 0 &&
 	       next.bind_addr.s_addr == cfg->bind_addr.s_addr &&
 	       next.kernel_cache == cfg->kernel_cache &&
+	       next.kernel_pass == cfg->kernel_pass &&
 	       next.cache_size == cfg->cache_size &&
 	       next.cache_max_file == cfg->cache_max_file &&
 	       next.max_conns == cfg->max_conns &&

@@ -37,40 +37,74 @@ static void log_map_id(int fd, const char *name)
 }
 
 /*
- * The stream parser finds where its request starts through the kfunc
- * bpf_cast_to_kern_ctx(), new in Linux 6.2: without it libbpf's error is
- * an unresolved extern. Say what is missing instead.
+ * What this kernel can do, told by functions in its BTF:
+ *  - bpf_cast_to_kern_ctx (6.2): the stream parser finds where its request
+ *    starts through this kfunc; without it libbpf's error would be an
+ *    unresolved extern;
+ *  - tcp_bpf_strp_read_sock ("bpf: Fix wrong copied_seq calculation", 6.14,
+ *    6.12.y, 6.6.80): before it, every request passed to userspace was
+ *    counted read twice and connections stalled;
+ *  - __sk_msg_recvmsg ("bpf, sockmap: Fix incorrect copied_seq
+ *    calculation", Jan 2026, Debian 6.12.85): before it, reading what
+ *    the sk_msg stage redirected to ingress also counts it twice, so
+ *    requests for userspace must be passed directly.
+ * Chooses *pass for AUTO. Returns 0, or -EOPNOTSUPP with the reason logged.
  */
-static int check_kernel(void)
+static int check_kernel(enum kernel_pass *pass)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool kfunc, strp_fix, ingress_fix;
 	struct utsname uts;
-	int found;
 
 	if (!vmlinux) {
 		log_error("the kernel path needs the kernel's BTF "
 			  "(/sys/kernel/btf/vmlinux): %s", strerror(errno));
 		return -EOPNOTSUPP;
 	}
-	found = btf__find_by_name_kind(vmlinux, "bpf_cast_to_kern_ctx",
-				       BTF_KIND_FUNC);
+	kfunc = btf__find_by_name_kind(vmlinux, "bpf_cast_to_kern_ctx",
+				       BTF_KIND_FUNC) >= 0;
+	strp_fix = btf__find_by_name_kind(vmlinux, "tcp_bpf_strp_read_sock",
+					  BTF_KIND_FUNC) >= 0;
+	ingress_fix = btf__find_by_name_kind(vmlinux, "__sk_msg_recvmsg",
+					     BTF_KIND_FUNC) >= 0;
 	btf__free(vmlinux);
-	if (found < 0) {
-		uname(&uts);
+	uname(&uts);
+	if (!kfunc) {
 		log_error("the kernel path needs Linux 6.2 or later (kfunc "
 			  "bpf_cast_to_kern_ctx); this is %s", uts.release);
 		return -EOPNOTSUPP;
 	}
+	if (!strp_fix) {
+		log_error("the kernel path needs the stream parser's copied_seq "
+			  "fix (tcp_bpf_strp_read_sock: Linux 6.14, 6.12.y, "
+			  "6.6.80); this is %s", uts.release);
+		return -EOPNOTSUPP;
+	}
+	if (*pass == KERNEL_PASS_AUTO)
+		*pass = ingress_fix ? KERNEL_PASS_BACKLOG : KERNEL_PASS_DIRECT;
+	if (*pass == KERNEL_PASS_DIRECT)
+		log_warn("requests for userspace are passed directly (SK_PASS): "
+			 "now and then a connection's next request will stall "
+			 "(see the README)%s", ingress_fix ? "" :
+			 "; this kernel lacks \"bpf, sockmap: Fix incorrect "
+			 "copied_seq calculation\" (__sk_msg_recvmsg), which "
+			 "passing through the backlog needs");
+	else if (!ingress_fix)
+		log_warn("--kernel-pass backlog on a kernel without \"bpf, "
+			 "sockmap: Fix incorrect copied_seq calculation\" "
+			 "(__sk_msg_recvmsg): each request userspace answers "
+			 "will be counted read twice");
 	return 0;
 }
 
-int kernel_path_open(struct kernel_path *kp, uint32_t chunk_count)
+int kernel_path_open(struct kernel_path *kp, uint32_t chunk_count,
+		     enum kernel_pass pass)
 {
 	struct fileserver_bpf *skel;
 	int err;
 
 	memset(kp, 0, sizeof(*kp));
-	err = check_kernel();
+	err = check_kernel(&pass);
 	if (err)
 		return err;
 	skel = fileserver_bpf__open();
@@ -81,6 +115,8 @@ int kernel_path_open(struct kernel_path *kp, uint32_t chunk_count)
 	}
 	kp->skel = skel;
 	skel->rodata->server_tgid = getpid();
+	skel->rodata->pass_direct = pass == KERNEL_PASS_DIRECT;
+	kp->pass = pass;
 	err = bpf_map__set_max_entries(skel->maps.cache_chunks, chunk_count);
 	if (!err)
 		err = fileserver_bpf__load(skel);

@@ -14,6 +14,13 @@
 
 struct fileserver_bpf;
 
+/* How the kernel path hands userspace the requests it does not answer. */
+enum kernel_pass {
+	KERNEL_PASS_AUTO,	/* backlog if the kernel reads it right */
+	KERNEL_PASS_BACKLOG,	/* redirected, like hits, then to ingress */
+	KERNEL_PASS_DIRECT,	/* SK_PASS: stalls now and then (README) */
+};
+
 struct kernel_path {
 	struct fileserver_bpf *skel;
 	struct fs_conn_shared *shared;	/* conn_shared, mmapped */
@@ -26,11 +33,14 @@ struct kernel_path {
 	int http_clock_fd;
 	int stats_fd;
 	uint32_t chunk_count;		/* entries of cache_chunks */
+	enum kernel_pass pass;		/* BACKLOG or DIRECT, once open */
 };
 
-/* Loads and attaches the programs, with room for chunk_count cache chunks.
+/* Loads and attaches the programs, with room for chunk_count cache chunks,
+ * passing requests to userspace as pass says (AUTO: as this kernel allows).
  * Returns 0, or -errno with the reason already logged. */
-int kernel_path_open(struct kernel_path *kp, uint32_t chunk_count);
+int kernel_path_open(struct kernel_path *kp, uint32_t chunk_count,
+		     enum kernel_pass pass);
 void kernel_path_close(struct kernel_path *kp);
 
 /* Hands connection fd, which owns conn_shared slot, to the kernel path.

@@ -171,8 +171,8 @@ static void kernel_reasons(struct out *o, const struct fs_stats *k)
 	       "Redirected requests that reached the sk_msg stage in pieces.",
 	       k->split_requests);
 	single(o, "fileserver_kernel_direct_passes_total", "counter",
-	       "Requests passed straight to the receive queue because the "
-	       "backlog refused them.",
+	       "Requests passed to userspace with SK_PASS, not through the "
+	       "backlog.",
 	       k->user_direct);
 	single(o, "fileserver_kernel_overrun_drops_total", "counter",
 	       "Requests dropped on connections owing too many answers.",

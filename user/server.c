@@ -140,7 +140,7 @@ static void setup_kernel_path(struct server *srv)
 		log_info("kernel cache disabled (-n): serving from userspace");
 		return;
 	}
-	if (kernel_path_open(&srv->kp, chunks) == 0) {
+	if (kernel_path_open(&srv->kp, chunks, cfg->kernel_pass) == 0) {
 		srv->kernel = true;
 		srv->cache = cache_new(&srv->kp, ".", srv->root_fd,
 				       cfg->cache_max_file);
@@ -153,9 +153,12 @@ static void setup_kernel_path(struct server *srv)
 		srv->kernel = false;
 		return;
 	}
-	log_info("eBPF kernel path on: %llu MiB cache, files up to %llu KiB",
+	log_info("eBPF kernel path on: %llu MiB cache, files up to %llu KiB, "
+		 "requests for userspace passed %s",
 		 (unsigned long long)cfg->cache_size >> 20,
-		 (unsigned long long)cfg->cache_max_file >> 10);
+		 (unsigned long long)cfg->cache_max_file >> 10,
+		 srv->kp.pass == KERNEL_PASS_DIRECT ? "directly" :
+		 "through the backlog");
 }
 
 /* Caches the small files of the document root that are not yet. */

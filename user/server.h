@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kernel_path.h"
+
 #define WORKERS_MAX		64
 #define WORKERS_MAX_TEXT	"64"
 
@@ -18,6 +20,7 @@ struct server_config {
 	bool verbose;
 	uint16_t port;
 	bool kernel_cache;
+	enum kernel_pass kernel_pass;	/* AUTO: as the kernel allows */
 	uint64_t cache_size;		/* bytes of responses the kernel holds */
 	uint64_t cache_max_file;	/* larger files are never cached */
 	unsigned max_conns;
