@@ -134,17 +134,19 @@ static bool set_kernel_processing(struct server_config *c, const char *v)
 	return parse_bool(v, &c->kernel_cache);
 }
 
+static const char *const kernel_pass_names[] = {
+	[KERNEL_PASS_AUTO] = "auto",
+	[KERNEL_PASS_BACKLOG] = "backlog",
+	[KERNEL_PASS_DIRECT] = "direct",
+};
+
 static bool set_kernel_pass(struct server_config *c, const char *v)
 {
-	static const char *const names[] = {
-		[KERNEL_PASS_AUTO] = "auto",
-		[KERNEL_PASS_BACKLOG] = "backlog",
-		[KERNEL_PASS_DIRECT] = "direct",
-	};
 	size_t i;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(v, names[i]) == 0) {
+	for (i = 0; i < sizeof(kernel_pass_names) / sizeof(*kernel_pass_names);
+	     i++)
+		if (strcmp(v, kernel_pass_names[i]) == 0) {
 			c->kernel_pass = i;
 			return true;
 		}
@@ -601,8 +603,7 @@ void config_print(const struct server_config *c, FILE *out)
 		c->port, c->docroot, c->interface ? c->interface : "",
 		c->verbose ? "true" : "false",
 		c->kernel_cache ? "on" : "off",
-		c->kernel_pass == KERNEL_PASS_BACKLOG ? "backlog" :
-		c->kernel_pass == KERNEL_PASS_DIRECT ? "direct" : "auto",
+		kernel_pass_names[c->kernel_pass],
 		(unsigned long long)c->cache_size,
 		(unsigned long long)c->cache_max_file, c->max_conns, c->workers,
 		c->header_timeout, c->idle_timeout, c->shutdown_timeout,
