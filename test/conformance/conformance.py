@@ -1386,7 +1386,8 @@ def stall_check(servers, verbose):
     request goes in one write, or in two back to back, cut at each offset
     in turn. While the kernel still handed such requests to userspace with
     SK_PASS, a stream-parser run that found nothing new made TCP count one
-    read twice, and 0.4-0.9 % of these tries stalled. Stops at the third stall."""
+    read twice, and 0.4-0.9 % of these tries stalled. Stops at the third
+    stall."""
     name = "stall-after-userspace-first"
     first = b"GET /missing HTTP/1.1\r\nHost: t\r\n\r\n"     # 35 bytes
     second = b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n"      # 33 bytes
