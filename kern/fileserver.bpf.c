@@ -298,6 +298,7 @@ struct copy_ctx {
 	struct sk_msg_md *msg;
 	struct fs_cache_entry *entry;
 	struct fs_clock *clock;
+	__u32 len;			/* of the response */
 	int err;
 };
 
@@ -318,18 +319,20 @@ static __always_inline int stamp_date(struct sk_msg_md *msg, __u32 date_off,
 	return 0;
 }
 
-/* Copies chunk i whole: the message was grown to whole chunks, and the
- * padding after the response is cut off once all are copied. */
+/* Copies chunk i, or of the last chunk what the response uses of it: the
+ * message was grown to whole chunks, and the padding after the response is
+ * cut off once all are copied. */
 static long copy_step(__u64 i, void *arg)
 {
 	struct copy_ctx *c = arg;
 	struct fs_cache_entry *e = c->entry;
-	__u32 off = i * FS_CHUNK_SIZE, id;
+	__u32 off = i * FS_CHUNK_SIZE, id, used;
 	struct fs_chunk *chunk;
 	void *data, *data_end;
 
-	if (i >= FS_ENTRY_MAX_CHUNKS)
+	if (i >= FS_ENTRY_MAX_CHUNKS || off >= c->len)
 		goto fail;
+	used = c->len - off;
 	id = e->chunk[i];
 	chunk = bpf_map_lookup_elem(&cache_chunks, &id);
 	if (!chunk)
@@ -340,7 +343,7 @@ static long copy_step(__u64 i, void *arg)
 	data = (void *)(long)c->msg->data;
 	data_end = (void *)(long)c->msg->data_end;
 	/* helpers may not write packet memory: 8-byte stores it is */
-	for (off = 0; off < FS_CHUNK_SIZE; off += 8) {
+	for (off = 0; off < FS_CHUNK_SIZE && off < used; off += 8) {
 		if (data + off + 8 > data_end)
 			goto fail;
 		*(__u64 *)(data + off) = *(const __u64 *)&chunk->data[off];
@@ -442,7 +445,7 @@ int fs_respond(struct sk_msg_md *msg)
 		goto to_user;
 	}
 	c.entry = e;
-	len = head_only ? e->head_len : e->resp_len;
+	c.len = len = head_only ? e->head_len : e->resp_len;
 	c.clock = bpf_map_lookup_elem(&http_clock, &zero);
 	if (!c.clock || len == 0 || len > FS_ENTRY_MAX_CHUNKS * FS_CHUNK_SIZE ||
 	    !fits_sndbuf(tp, len)) {
