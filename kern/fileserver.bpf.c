@@ -293,6 +293,9 @@ int fs_verdict(struct __sk_buff *skb)
 	return SK_PASS;
 }
 
+/* Bytes copied per bounds check: divides FS_CHUNK_SIZE. */
+#define FS_COPY_BLOCK	64
+
 /* State for copying one response into the message, chunk by chunk. */
 struct copy_ctx {
 	struct sk_msg_md *msg;
@@ -342,11 +345,18 @@ static long copy_step(__u64 i, void *arg)
 		goto fail;
 	data = (void *)(long)c->msg->data;
 	data_end = (void *)(long)c->msg->data_end;
-	/* helpers may not write packet memory: 8-byte stores it is */
-	for (off = 0; off < FS_CHUNK_SIZE && off < used; off += 8) {
-		if (data + off + 8 > data_end)
+	/* Helpers may not write packet memory: eight 8-byte stores per bounds
+	 * check. The last block may run past the response into the padding. */
+	for (off = 0; off < FS_CHUNK_SIZE && off < used; off += FS_COPY_BLOCK) {
+		__u64 *dst = data + off;
+		const __u64 *src = (const __u64 *)&chunk->data[off];
+		int k;
+
+		if ((void *)(dst + FS_COPY_BLOCK / 8) > data_end)
 			goto fail;
-		*(__u64 *)(data + off) = *(const __u64 *)&chunk->data[off];
+#pragma unroll
+		for (k = 0; k < FS_COPY_BLOCK / 8; k++)
+			dst[k] = src[k];
 	}
 	if (i == 0 && stamp_date(c->msg, e->date_off, c->clock))
 		goto fail;
