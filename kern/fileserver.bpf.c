@@ -345,8 +345,9 @@ static long copy_step(__u64 i, void *arg)
 		goto fail;
 	data = (void *)(long)c->msg->data;
 	data_end = (void *)(long)c->msg->data_end;
-	/* Helpers may not write packet memory: eight 8-byte stores per bounds
-	 * check. The last block may run past the response into the padding. */
+	/* Helpers may not write packet memory: 8-byte stores, a block of them
+	 * per bounds check. The last block may run past the response into the
+	 * padding, never past the chunk. */
 	for (off = 0; off < FS_CHUNK_SIZE && off < used; off += FS_COPY_BLOCK) {
 		__u64 *dst = data + off;
 		const __u64 *src = (const __u64 *)&chunk->data[off];
