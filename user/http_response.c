@@ -1,10 +1,11 @@
-/* http_date.h first: its HTTP_DATE_LEN then wins over our guarded copy. */
-#include "http_date.h"
-#include "http_response.h"
-
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Response header blocks, entity tags and error bodies (http_response.h). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "http_date.h"
+#include "http_response.h"
 
 /*
  * An append-only cursor over the caller's buffer. The first failure (no room,

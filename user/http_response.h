@@ -14,10 +14,8 @@
 #include <stdint.h>
 #include <time.h>
 
-/* "Sun, 06 Nov 1994 08:49:37 GMT"; http_date.h defines the same value. */
-#ifndef HTTP_DATE_LEN
-#define HTTP_DATE_LEN 29
-#endif
+#include "http_date.h"
+
 
 /* Longest entity tag, quotes included: three 64-bit hex numbers and two '-'. */
 #define HTTP_ETAG_MAX (2 + 3 * 16 + 2)

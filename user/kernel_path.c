@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 
 #include "fileserver.skel.h"
+#include "http_date.h"
 #include "kernel_path.h"
 #include "log.h"
 
@@ -215,6 +216,9 @@ void kernel_path_del_conn(struct kernel_path *kp, uint32_t slot,
 	bpf_map_delete_elem(kp->conn_store_fd, &cookie);
 	__atomic_store_n(&kp->shared[slot].cookie, 0, __ATOMIC_RELEASE);
 }
+
+/* The kernel stamps the Date value userspace formats. */
+_Static_assert(FS_DATE_LEN == HTTP_DATE_LEN, "one length of an HTTP-date");
 
 void kernel_path_set_clock(struct kernel_path *kp, const char *date)
 {

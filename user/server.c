@@ -20,6 +20,7 @@
 
 #include "access_log.h"
 #include "cache.h"
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
@@ -40,14 +41,6 @@ struct worker_thread {
 	pthread_t thread;
 	bool started;
 };
-
-static uint64_t now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 /* A socket bound to port, or -1 (logged). */
 static int bind_port(const struct server_config *cfg, uint16_t port,
@@ -209,7 +202,7 @@ static void stop(struct server *srv, enum stop_level level)
 	unsigned i;
 
 	if (level == STOP_DRAIN) {
-		srv->drain_deadline = now_sec() + srv->cfg->shutdown_timeout;
+		srv->drain_deadline = clock_now_sec() + srv->cfg->shutdown_timeout;
 		sd_notify(0, "STOPPING=1");
 		log_info("draining: at most %u s", srv->cfg->shutdown_timeout);
 	}
@@ -304,7 +297,7 @@ static void server_cleanup(struct server *srv, struct worker_thread *threads)
 	cache_free(srv->cache);
 	if (srv->kernel)
 		kernel_path_close(&srv->kp);
-	conns_free(srv);
+	conn_table_free(&srv->conns);
 	if (srv->root_fd >= 0)
 		close(srv->root_fd);
 	for (i = 0; srv->listen_main && i < srv->nworkers; i++)
@@ -329,7 +322,7 @@ static int server_setup(struct server *srv)
 			  strerror(errno));
 		return -1;
 	}
-	if (conns_init(srv))
+	if (conn_table_init(&srv->conns, cfg->max_conns))
 		return -1;
 	srv->start_time = time(NULL);
 	srv->nworkers = worker_count(cfg);

@@ -1,40 +1,48 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* The io_uring server: accepts, reads requests, and answers what the kernel
- * path does not. */
+/*
+ * The process as a whole: what its workers share (struct server), and the
+ * run from binding the ports to the end of the drain.
+ */
 #ifndef SERVER_H
 #define SERVER_H
 
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
+#include "config.h"
+#include "conn.h"
 #include "kernel_path.h"
 
-#define WORKERS_MAX		64
-#define WORKERS_MAX_TEXT	"64"
+struct worker;
+struct cache;
+struct access_log;
 
-struct server_config {
-	const char *docroot;
-	const char *interface;		/* NULL: all addresses */
-	struct in_addr bind_addr;	/* of interface */
-	bool verbose;
-	uint16_t port;
-	bool kernel_cache;
-	enum kernel_pass kernel_pass;	/* AUTO: as the kernel allows */
-	uint64_t cache_size;		/* bytes of responses the kernel holds */
-	uint64_t cache_max_file;	/* larger files are never cached */
-	unsigned max_conns;
-	unsigned workers;		/* 0: one per CPU we may run on */
-	unsigned header_timeout;	/* seconds to receive a whole head */
-	unsigned idle_timeout;		/* seconds a keep-alive conn may idle */
-	unsigned send_timeout;		/* seconds without send progress */
-	unsigned shutdown_timeout;	/* seconds to drain on SIGTERM */
-	uint16_t metrics_port;		/* 0: /metrics on the main port */
-	const char *access_log;		/* NULL: off; "-": stderr */
-	const char *user;		/* to run as once set up, if root */
-	bool user_explicit;		/* asked for, not the default */
-	int argc;			/* the command line, read again on */
-	char **argv;			/* SIGHUP */
+/* How far a stop has gone (SIGTERM or SIGINT: one, then the other). */
+enum stop_level { STOP_NONE, STOP_DRAIN, STOP_NOW };
+
+/* What the workers share: the kernel path (its maps are the same for every
+ * connection), the cache and the access log (which lock themselves), and
+ * the connection slots (one per conn_shared entry, whichever worker holds
+ * it). */
+struct server {
+	struct server_config *cfg;	/* SIGHUP may change the timeouts */
+	int root_fd;
+	int *listen_main;		/* one per worker, SO_REUSEPORT */
+	int listen_metrics;		/* -1: /metrics on the main port */
+	struct kernel_path kp;
+	bool kernel;
+	struct cache *cache;		/* NULL: the kernel path is off */
+	struct access_log *access_log;
+	time_t start_time;
+	struct conn_table conns;
+
+	struct worker **workers;
+	unsigned nworkers;
+	unsigned workers_running;	/* atomic */
+	int stop;			/* enum stop_level, atomic */
+	uint64_t drain_deadline;	/* seconds, monotonic; set before stop */
+	bool failed;			/* exit status 1 */
 };
 
 /* Runs until SIGTERM or SIGINT, then drains for up to shutdown_timeout

@@ -29,6 +29,8 @@
 
 #include "access_log.h"
 #include "cache.h"
+#include "clock.h"
+#include "conn.h"
 #include "files.h"
 #include "http_classify.h"
 #include "http_date.h"
@@ -68,41 +70,8 @@ enum op {
 	OP_WAKE,		/* srv->stop changed */
 };
 
-struct conn {
-	bool used;
-	bool closing;
-	bool in_kernel;		/* in sock_hash: mind the shared counters */
-	bool busy;		/* a response is being sent */
-	bool close_after;
-	bool done_published;	/* the kernel path knows this one is answered */
-	bool metrics_only;	/* accepted on the metrics port */
-	enum metrics_method method;	/* of the request being answered */
-	int status;
-	size_t head_bytes;	/* of the response being sent */
-	uint64_t resp_bytes;	/* sent of it so far */
-	int fd;
-	uint32_t id;		/* also the conn_shared slot */
-	unsigned inflight;	/* ring operations not yet completed */
-	uint64_t cookie;
-
-	char *in;		/* received, not yet answered request bytes */
-	size_t in_len;
-	uint64_t discard;	/* body bytes of an answered request to skip */
-
-	char *out;		/* header block, and a small body */
-	size_t out_len, out_off;
-	int file_fd;		/* larger body, sent by sendfile() */
-	uint64_t file_left;
-	loff_t file_off;
-
-	uint64_t req_bytes;	/* of the request being answered */
-
-	uint64_t last_active;	/* seconds, monotonic */
-	uint64_t head_start;	/* first byte of an incomplete head, or 0 */
-	uint32_t kernel_activity;
-	struct access_entry *log;	/* with --access-log */
-	struct conn *prev, *next;	/* the worker's open connections */
-};
+/* Listening sockets, by index. */
+enum listener { LISTEN_MAIN, LISTEN_METRICS, LISTENERS };
 
 struct worker {
 	struct server *srv;
@@ -137,14 +106,6 @@ static unsigned timeout_of(const unsigned *setting)
 	return __atomic_load_n(setting, __ATOMIC_RELAXED);
 }
 
-static uint64_t now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 static inline uint64_t tag(enum op op, uint32_t id)
 {
 	return ((uint64_t)op << 32) | id;
@@ -168,55 +129,6 @@ static void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum op op)
 	c->inflight++;
 }
 
-/* ---- connection slots ------------------------------------------------ */
-
-int conns_init(struct server *srv)
-{
-	uint32_t i, n = srv->cfg->max_conns;
-
-	srv->conns = calloc(n, sizeof(*srv->conns));
-	srv->free_slots = calloc(n, sizeof(*srv->free_slots));
-	if (!srv->conns || !srv->free_slots) {
-		log_error("connection table: out of memory");
-		conns_free(srv);
-		return -1;
-	}
-	/* lowest slot first: it is the first taken */
-	for (i = 0; i < n; i++)
-		srv->free_slots[i] = n - 1 - i;
-	srv->nfree_slots = n;
-	pthread_mutex_init(&srv->slots_lock, NULL);
-	return 0;
-}
-
-void conns_free(struct server *srv)
-{
-	free(srv->conns);
-	free(srv->free_slots);
-	srv->conns = NULL;
-	srv->free_slots = NULL;
-}
-
-/* A free slot of the shared table: --max-connections counts every
- * worker's connections together. */
-static struct conn *slot_take(struct server *srv)
-{
-	struct conn *c = NULL;
-
-	pthread_mutex_lock(&srv->slots_lock);
-	if (srv->nfree_slots)
-		c = &srv->conns[srv->free_slots[--srv->nfree_slots]];
-	pthread_mutex_unlock(&srv->slots_lock);
-	return c;
-}
-
-static void slot_put(struct server *srv, struct conn *c)
-{
-	pthread_mutex_lock(&srv->slots_lock);
-	srv->free_slots[srv->nfree_slots++] = c->id;
-	pthread_mutex_unlock(&srv->slots_lock);
-}
-
 /* ---- connections ---------------------------------------------------- */
 
 static void conn_free(struct worker *w, struct conn *c)
@@ -234,7 +146,7 @@ static void conn_free(struct worker *w, struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->used = false;
-	slot_put(w->srv, c);
+	conn_table_put(&w->srv->conns, c);
 }
 
 static void conn_close(struct worker *w, struct conn *c)
@@ -792,7 +704,7 @@ static void conn_process(struct worker *w, struct conn *c)
 	switch (http_parse_request(c->in, c->in_len, &req, &status)) {
 	case HTTP_PARSE_INCOMPLETE:
 		if (!c->head_start)
-			c->head_start = now_sec();
+			c->head_start = clock_now_sec();
 		arm_recv(w, c);
 		return;
 	case HTTP_PARSE_ERROR:
@@ -861,14 +773,14 @@ static void on_recv(struct worker *w, struct conn *c, struct io_uring_cqe *cqe)
 				      io_uring_buf_ring_mask(RECV_BUFS), 0);
 		io_uring_buf_ring_advance(w->buf_ring, 1);
 	}
-	c->last_active = now_sec();
+	c->last_active = clock_now_sec();
 	conn_process(w, c);
 }
 
 /* res more bytes of the response are in the socket. */
 static void count_sent(struct worker *w, struct conn *c, int res)
 {
-	c->last_active = now_sec();
+	c->last_active = clock_now_sec();
 	metrics_add(&w->metrics.tx_bytes, res);
 	c->resp_bytes += res;
 }
@@ -934,7 +846,7 @@ static void on_send(struct worker *w, struct conn *c, int res)
 
 static struct conn *conn_new(struct worker *w, int fd, bool metrics_only)
 {
-	struct conn *c = slot_take(w->srv);
+	struct conn *c = conn_table_take(&w->srv->conns);
 	int one = 1, sndbuf = KERNEL_SNDBUF;
 	struct timeval head_timeout = {
 		.tv_sec = timeout_of(&w->cfg->header_timeout)
@@ -950,9 +862,8 @@ static struct conn *conn_new(struct worker *w, int fd, bool metrics_only)
 		return NULL;
 	}
 	w->limit_logged = false;
-	*c = (struct conn){ .used = true, .fd = fd,
-			    .id = (uint32_t)(c - w->srv->conns), .file_fd = -1,
-			    .last_active = now_sec(),
+	*c = (struct conn){ .used = true, .fd = fd, .id = c->id, .file_fd = -1,
+			    .last_active = clock_now_sec(),
 			    .metrics_only = metrics_only, .next = w->conns };
 	if (w->conns)
 		w->conns->prev = c;
@@ -1036,7 +947,7 @@ static void arm_tick(struct worker *w)
  * quarantine and the access log. */
 static void on_tick(struct worker *w)
 {
-	uint64_t now = now_sec();
+	uint64_t now = clock_now_sec();
 	struct conn *c, *next;
 
 	refresh_date(w);
@@ -1114,7 +1025,7 @@ static void on_completion(struct worker *w, struct io_uring_cqe *cqe)
 	default:
 		break;
 	}
-	c = &w->srv->conns[(uint32_t)cqe->user_data];
+	c = conn_table_at(&w->srv->conns, (uint32_t)cqe->user_data);
 	c->inflight--;
 	if (c->closing) {
 		if (op == OP_RECV && cqe->flags & IORING_CQE_F_BUFFER) {
@@ -1253,7 +1164,7 @@ static bool worker_done(const struct worker *w)
 
 	return stop == STOP_NOW ||
 	       (stop == STOP_DRAIN && (w->metrics.conns_active == 0 ||
-				       now_sec() >= w->srv->drain_deadline));
+				       clock_now_sec() >= w->srv->drain_deadline));
 }
 
 void worker_run(struct worker *w)

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * A client connection as a worker holds it, and the table of connection
+ * slots all workers take them from. A slot's index is also the connection's
+ * entry in the kernel path's conn_shared map, so the table is as large as
+ * --max-connections and shared: the limit counts every worker together.
+ */
+#ifndef CONN_H
+#define CONN_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "metrics.h"
+
+struct access_entry;
+
+struct conn {
+	bool used;
+	bool closing;
+	bool in_kernel;		/* in sock_hash: mind the shared counters */
+	bool busy;		/* a response is being sent */
+	bool close_after;
+	bool done_published;	/* the kernel path knows this one is answered */
+	bool metrics_only;	/* accepted on the metrics port */
+	enum metrics_method method;	/* of the request being answered */
+	int status;
+	size_t head_bytes;	/* of the response being sent */
+	uint64_t resp_bytes;	/* sent of it so far */
+	int fd;
+	uint32_t id;		/* also the conn_shared slot */
+	unsigned inflight;	/* ring operations not yet completed */
+	uint64_t cookie;
+
+	char *in;		/* received, not yet answered request bytes */
+	size_t in_len;
+	uint64_t discard;	/* body bytes of an answered request to skip */
+
+	char *out;		/* header block, and a small body */
+	size_t out_len, out_off;
+	int file_fd;		/* larger body, sent by sendfile() */
+	uint64_t file_left;
+	loff_t file_off;
+
+	uint64_t req_bytes;	/* of the request being answered */
+
+	uint64_t last_active;	/* seconds, monotonic */
+	uint64_t head_start;	/* first byte of an incomplete head, or 0 */
+	uint32_t kernel_activity;
+	struct access_entry *log;	/* with --access-log */
+	struct conn *prev, *next;	/* the worker's open connections */
+};
+
+struct conn_table {
+	struct conn *slots;		/* size of them, by id */
+	uint32_t size;
+	pthread_mutex_t lock;		/* for the free stack */
+	uint32_t *free_ids;
+	uint32_t nfree;
+};
+
+/* A table of size slots, all free. Returns 0, or -1 logged. */
+int conn_table_init(struct conn_table *t, uint32_t size);
+void conn_table_free(struct conn_table *t);
+
+/* A free slot, lowest id first on a fresh table; NULL if all are taken. */
+struct conn *conn_table_take(struct conn_table *t);
+/* Gives c's slot back. */
+void conn_table_put(struct conn_table *t, struct conn *c);
+
+/* The slot of id, taken or not. */
+static inline struct conn *conn_table_at(struct conn_table *t, uint32_t id)
+{
+	return &t->slots[id];
+}
+
+#endif /* CONN_H */
