@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The access log (access_log.h): one line per response in nginx's combined
+ * format, buffered, written under a lock so that workers' lines never mix.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
@@ -7,6 +11,7 @@
 #include <string.h>
 
 #include "access_log.h"
+#include "http_request.h"
 #include "log.h"
 
 /* Shared by the workers: lock keeps each line whole, and f steady while
@@ -40,12 +45,35 @@ struct access_log *access_log_open(const char *path)
 	return log;
 }
 
-void access_copy(char *dst, size_t cap, const char *s, size_t len)
+/* Copies len bytes of s into dst (of size cap), truncated, NUL-terminated. */
+static void access_copy(char *dst, size_t cap, const char *s, size_t len)
 {
 	if (len >= cap)
 		len = cap - 1;
 	memcpy(dst, s, len);
 	dst[len] = '\0';
+}
+
+/* Length of the first line of buf (not NUL-terminated). */
+static size_t line_len(const char *buf, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && buf[i] != '\r' && buf[i] != '\n')
+		i++;
+	return i;
+}
+
+void access_entry_note(struct access_entry *e, const char *head, size_t len,
+		       const struct http_request *req)
+{
+	access_copy(e->request, sizeof(e->request), head, line_len(head, len));
+	access_copy(e->referer, sizeof(e->referer),
+		    req && req->referer ? req->referer : "",
+		    req && req->referer ? req->referer_len : 0);
+	access_copy(e->user_agent, sizeof(e->user_agent),
+		    req && req->user_agent ? req->user_agent : "",
+		    req && req->user_agent ? req->user_agent_len : 0);
 }
 
 /* Like nginx: '"', '\\' and bytes outside printable ASCII as \xHH, so a

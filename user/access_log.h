@@ -11,6 +11,7 @@
 #include <time.h>
 
 struct access_log;
+struct http_request;
 
 /* What is kept of a request until its response is out: bounded copies,
  * since the request bytes are gone by then. */
@@ -34,7 +35,9 @@ void access_log_flush(struct access_log *log);
 void access_log_reopen(struct access_log *log, const char *path);
 void access_log_close(struct access_log *log);
 
-/* Copies len bytes of s into dst (of size cap), truncated, NUL-terminated. */
-void access_copy(char *dst, size_t cap, const char *s, size_t len);
+/* Keeps the request line of the len bytes at head, and req's Referer and
+ * User-Agent; req is NULL for a request that did not parse. */
+void access_entry_note(struct access_entry *e, const char *head, size_t len,
+		       const struct http_request *req);
 
 #endif /* ACCESS_LOG_H */

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The connection slot table: a stack of free ids under one lock. A take or
- * a put is O(1); the lock is held for a push or a pop only.
+ * Connections' slots and memory (conn.h). The slot table is a stack of
+ * free ids under one lock: a take or a put is O(1), the lock held for a
+ * push or a pop only.
  */
 #include <stdlib.h>
+#include <unistd.h>
 
+#include "access_log.h"
 #include "conn.h"
 #include "log.h"
 
@@ -54,4 +57,26 @@ void conn_table_put(struct conn_table *t, struct conn *c)
 	pthread_mutex_lock(&t->lock);
 	t->free_ids[t->nfree++] = c->id;
 	pthread_mutex_unlock(&t->lock);
+}
+
+bool conn_alloc(struct conn *c, bool log)
+{
+	c->in = malloc(CONN_IN_CAP);
+	c->out = malloc(CONN_OUT_CAP);
+	if (log)
+		c->log = calloc(1, sizeof(*c->log));
+	return c->in && c->out && (!log || c->log);
+}
+
+void conn_release(struct conn *c)
+{
+	close(c->fd);
+	if (c->file_fd >= 0)
+		close(c->file_fd);
+	free(c->in);
+	free(c->out);
+	free(c->log);
+	c->in = c->out = NULL;
+	c->log = NULL;
+	c->used = false;
 }

@@ -14,7 +14,17 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "http_request.h"
 #include "metrics.h"
+
+/* One receive buffer of the worker's provided-buffer ring */
+#define CONN_RECV_BUF		8192
+/* Received bytes a connection holds: a whole head, and one buffer more */
+#define CONN_IN_CAP		(HTTP_MAX_HEAD + CONN_RECV_BUF)
+/* Bodies up to this size go out in the same send as their header; larger
+ * ones go by sendfile() and are never copied into userspace. */
+#define CONN_SMALL_BODY		16384
+#define CONN_OUT_CAP		(2048 + CONN_SMALL_BODY)
 
 struct access_entry;
 
@@ -70,6 +80,27 @@ void conn_table_free(struct conn_table *t);
 struct conn *conn_table_take(struct conn_table *t);
 /* Gives c's slot back. */
 void conn_table_put(struct conn_table *t, struct conn *c);
+
+/* c's buffers, and its access-log entry with log. Returns false when out
+ * of memory: conn_release() frees what was had. */
+bool conn_alloc(struct conn *c, bool log);
+/* Closes c's sockets and files and frees its memory; the slot stays
+ * taken. */
+void conn_release(struct conn *c);
+
+/* Whether c has waited too long, at now (seconds, monotonic): for send
+ * progress while it answers, for the rest of a head it has begun, or for
+ * a next request while idle. */
+static inline bool conn_expired(const struct conn *c, uint64_t now,
+				unsigned send_timeout, unsigned header_timeout,
+				unsigned idle_timeout)
+{
+	if (c->busy)
+		return now - c->last_active > send_timeout;
+	if (c->head_start)
+		return now - c->head_start > header_timeout;
+	return now - c->last_active > idle_timeout;
+}
 
 /* The slot of id, taken or not. */
 static inline struct conn *conn_table_at(struct conn_table *t, uint32_t id)

@@ -6,13 +6,13 @@
  * clock, and a read on its wake-up eventfd. Worker 0 also reads the cache's
  * inotify fd and keeps the kernel's clock.
  *
- * A connection answers one request at a time: the next pipelined request is
- * parsed only when the previous response is out, so responses keep request
- * order by construction. Requests the kernel answers never show up here.
+ * What to answer is http_conn.c's business; this file moves the bytes, and
+ * keeps userspace's responses in order with the kernel's on the same
+ * connection (kernel_path.h's counters). Requests the kernel answers never
+ * show up here.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <liburing.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -23,7 +23,6 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,11 +30,8 @@
 #include "cache.h"
 #include "clock.h"
 #include "conn.h"
-#include "files.h"
-#include "http_classify.h"
 #include "http_date.h"
-#include "http_request.h"
-#include "http_response.h"
+#include "http_conn.h"
 #include "kernel_path.h"
 #include "log.h"
 #include "metrics.h"
@@ -43,13 +39,8 @@
 
 #define RING_ENTRIES	1024
 #define RECV_BUFS	512		/* provided buffers, a power of two */
-#define RECV_BUF_SIZE	8192
+#define RECV_BUF_SIZE	CONN_RECV_BUF
 #define RECV_GROUP	0
-#define IN_CAP		(HTTP_MAX_HEAD + RECV_BUF_SIZE)
-#define OUT_CAP		(2048 + SMALL_BODY_MAX)
-/* Bodies up to this size go out in the same send as their header; larger
- * ones go by sendfile() and are never copied into userspace. */
-#define SMALL_BODY_MAX	16384
 /* At most this much of a file per sendfile(), so that one fast reader does
  * not hold up the ring. */
 #define SENDFILE_MAX	(256 * 1024)
@@ -97,13 +88,26 @@ struct worker {
 	char *inotify_buf;		/* worker 0 only */
 	char date[HTTP_DATE_LEN + 1];
 	time_t date_sec;
-	bool draining;			/* stopping: no new connections */
+	struct http_conn_env env;	/* .draining: no new connections */
 };
 
 /* A timeout setting: SIGHUP's thread may be changing it. */
 static unsigned timeout_of(const unsigned *setting)
 {
 	return __atomic_load_n(setting, __ATOMIC_RELAXED);
+}
+
+static char *recv_buf(const struct worker *w, unsigned bid)
+{
+	return w->bufs + (size_t)bid * RECV_BUF_SIZE;
+}
+
+/* Gives receive buffer bid back to the kernel. */
+static void recycle_buf(struct worker *w, unsigned bid)
+{
+	io_uring_buf_ring_add(w->buf_ring, recv_buf(w, bid), RECV_BUF_SIZE, bid,
+			      io_uring_buf_ring_mask(RECV_BUFS), 0);
+	io_uring_buf_ring_advance(w->buf_ring, 1);
 }
 
 static inline uint64_t tag(enum op op, uint32_t id)
@@ -133,19 +137,13 @@ static void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum op op)
 
 static void conn_free(struct worker *w, struct conn *c)
 {
-	close(c->fd);
-	if (c->file_fd >= 0)
-		close(c->file_fd);
-	free(c->in);
-	free(c->out);
-	free(c->log);
+	conn_release(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
 		w->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	c->used = false;
 	conn_table_put(&w->srv->conns, c);
 }
 
@@ -240,6 +238,7 @@ static void refresh_date(struct worker *w)
 	if (now == w->date_sec)
 		return;
 	w->date_sec = now;
+	w->env.date = now;
 	http_date_format(now, w->date);
 	/* one clock for the kernel, or two workers would race to set it */
 	if (w->kp && w->index == 0)
@@ -265,13 +264,7 @@ static bool drain_idle(struct worker *w, struct conn *c)
 
 static void response_done(struct worker *w, struct conn *c)
 {
-	c->busy = false;
-	metrics_count_response(&w->metrics, c->method, c->status);
-	if (c->log) {
-		c->log->status = c->status;
-		c->log->body_bytes = c->resp_bytes - c->head_bytes;
-		access_log_write(w->access_log, c->log, w->date_sec);
-	}
+	http_conn_finish(&w->env, c);
 	if (!c->done_published)
 		publish_done(w, c, 0);
 	c->done_published = false;
@@ -285,450 +278,28 @@ static void response_done(struct worker *w, struct conn *c)
 		conn_process(w, c);
 }
 
-/* ---- building responses --------------------------------------------- */
-
-/* Starts a response whose header block is h, with body either the error
- * page (for error statuses) or nothing (the caller adds a file). */
-static bool put_head(struct worker *w, struct conn *c, struct http_head *h)
-{
-	refresh_date(w);
-	h->date = w->date_sec;
-	h->keep_alive = !c->close_after;
-	c->status = h->status;
-	c->resp_bytes = 0;
-	c->out_len = c->head_bytes = http_head_build(c->out, OUT_CAP, h, NULL);
-	c->out_off = 0;
-	return c->out_len > 0;
-}
-
-static void respond_error(struct worker *w, struct conn *c, int status,
-			  bool head_only, const char *allow)
-{
-	char body[512];
-	struct http_head h = {
-		.status = status,
-		.content_type = "text/html; charset=utf-8",
-		.last_modified = -1,
-		.allow = allow,
-	};
-	size_t body_len = http_error_body(body, sizeof(body), status);
-
-	if (status >= 500 || status == 400 || status == 413 || status == 414 ||
-	    status == 431 || status == 417)
-		c->close_after = true;
-	h.content_length = body_len;
-	if (!put_head(w, c, &h)) {
-		conn_close(w, c);
-		return;
-	}
-	if (!head_only && c->out_len + body_len <= OUT_CAP) {
-		memcpy(c->out + c->out_len, body, body_len);
-		c->out_len += body_len;
-	}
-	respond(w, c);
-}
-
-static void respond_redirect(struct worker *w, struct conn *c,
-			     const struct http_request *req)
-{
-	char location[HTTP_PATH_MAX + 2], body[512];
-	struct http_head h = {
-		.status = 301,
-		.content_type = "text/html; charset=utf-8",
-		.last_modified = -1,
-		.location = location,
-	};
-	size_t body_len = http_error_body(body, sizeof(body), 301);
-	const char *path = req->target;
-	size_t len = 0;
-
-	/* target is not NUL-terminated: it points into the request */
-	while (len < req->target_len && path[len] != '?' && path[len] != '#')
-		len++;
-	/* the raw target is already percent-encoded, the decoded path not */
-	if (path[0] != '/' || len >= sizeof(location) - 1) {
-		path = req->path;
-		len = req->path_len;
-	}
-	memcpy(location, path, len);
-	location[len] = '/';
-	location[len + 1] = '\0';
-	h.content_length = body_len;
-	if (!put_head(w, c, &h)) {
-		conn_close(w, c);
-		return;
-	}
-	if (req->method != HTTP_HEAD && c->out_len + body_len <= OUT_CAP) {
-		memcpy(c->out + c->out_len, body, body_len);
-		c->out_len += body_len;
-	}
-	respond(w, c);
-}
-
-/* RFC 9110 13.2.2 steps 1 and 2: the version the client expects is not
- * the one we have. */
-static bool precondition_failed(const struct http_request *req,
-				const struct http_etag *etag,
-				const struct stat *st)
-{
-	if (req->if_match)
-		return !http_etag_matches(etag, req->if_match,
-					  req->if_match_len, true);
-	return req->if_unmodified_since >= 0 &&
-	       st->st_mtim.tv_sec > req->if_unmodified_since;
-}
-
-static bool not_modified(const struct http_request *req,
-			 const struct http_etag *etag, const struct stat *st)
-{
-	if (req->if_none_match)
-		return http_etag_matches(etag, req->if_none_match,
-					 req->if_none_match_len, false);
-	return req->if_modified_since >= 0 &&
-	       st->st_mtim.tv_sec <= req->if_modified_since;
-}
-
-/* If-Range: the range applies only to the version the client holds. */
-static bool range_applies(const struct http_request *req,
-			  const struct http_etag *etag, const struct stat *st)
-{
-	char date[HTTP_DATE_LEN + 1];
-
-	if (!req->range.present)
-		return false;
-	if (!req->if_range)
-		return true;
-	if (req->if_range[0] == '"')
-		return req->if_range_len == etag->len &&
-		       memcmp(req->if_range, etag->text, etag->len) == 0;
-	http_date_format(st->st_mtim.tv_sec, date);
-	return req->if_range_len == HTTP_DATE_LEN &&
-	       memcmp(req->if_range, date, HTTP_DATE_LEN) == 0;
-}
-
-/* Resolves a single byte range against size; false if unsatisfiable. */
-static bool range_resolve(const struct http_range *r, uint64_t size,
-			  uint64_t *first, uint64_t *last)
-{
-	if (size == 0)
-		return false;
-	if (r->suffix) {
-		if (r->first == 0)
-			return false;
-		*first = r->first < size ? size - r->first : 0;
-		*last = size - 1;
-		return true;
-	}
-	if (r->first >= size)
-		return false;
-	*first = r->first;
-	*last = r->last < size - 1 ? r->last : size - 1;
-	return true;
-}
-
-/* Sets up the body: copied into out when small, else sent from the file. */
-static bool attach_body(struct conn *c, int fd, uint64_t off, uint64_t len)
-{
-	if (len <= SMALL_BODY_MAX && c->out_len + len <= OUT_CAP) {
-		size_t done = 0;
-
-		while (done < len) {
-			ssize_t n = pread(fd, c->out + c->out_len + done,
-					  len - done, off + done);
-			if (n <= 0)
-				return false;	/* truncated meanwhile */
-			done += n;
-		}
-		c->out_len += len;
-		close(fd);
-		return true;
-	}
-	c->file_fd = fd;
-	c->file_off = off;
-	c->file_left = len;
-	return true;
-}
-
-/* Opens what path names: a file, or a directory's index.html. */
-static int open_target(struct worker *w, const struct http_request *req,
-		       struct stat *st, bool *is_index, int *status)
-{
-	int fd = files_open(w->srv->root_fd, req->path, false);
-
-	*is_index = false;
-	if (fd >= 0 && fstat(fd, st) == 0 && S_ISDIR(st->st_mode)) {
-		int dir = fd;
-
-		if (!req->path_had_trailing_slash) {
-			close(dir);
-			*status = 301;
-			return -1;
-		}
-		fd = files_open(dir, "index.html", false);
-		close(dir);
-		*is_index = true;
-		if (fd == -ENOENT) {
-			*status = 403;	/* no index, and no listings */
-			return -1;
-		}
-	}
-	if (fd < 0) {
-		*status = files_error_status(fd);
-		return -1;
-	}
-	if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
-		close(fd);
-		*status = 403;
-		return -1;
-	}
-	return fd;
-}
-
-/* A cacheable request for a file the kernel can serve: admit it, so that
- * the next one is answered without waking us. */
-static void maybe_admit(struct worker *w, const struct conn *c,
-			const struct http_request *req, bool is_index)
-{
-	char key[FS_KEY_MAX], file[HTTP_PATH_MAX + 16];
-	struct http_scan scan;
-
-	if (!w->cache)
-		return;
-	http_classify(&scan, (const __u8 *)c->in, req->head_len);
-	if (scan.out.frame != HTTP_FRAME_DONE || !scan.out.cacheable)
-		return;
-	memcpy(key, c->in + scan.out.path_off, scan.out.path_len);
-	key[scan.out.path_len] = '\0';
-	snprintf(file, sizeof(file), "%s%s", req->path,
-		 is_index ? "index.html" : "");
-	cache_admit(w->cache, key, file);
-}
-
-static void respond_file(struct worker *w, struct conn *c,
-			 const struct http_request *req)
-{
-	bool head_only = req->method == HTTP_HEAD, is_index;
-	uint64_t first = 0, last = 0, size;
-	struct http_etag etag;
-	struct http_head h;
-	struct stat st;
-	int status = 0;
-	int fd = open_target(w, req, &st, &is_index, &status);
-
-	if (fd < 0) {
-		if (status == 301)
-			respond_redirect(w, c, req);
-		else
-			respond_error(w, c, status, head_only, NULL);
-		return;
-	}
-	files_head_init(&h, &etag, &st, is_index ? "index.html" : req->path,
-			!c->close_after);
-	size = st.st_size;
-	if (precondition_failed(req, &etag, &st)) {
-		close(fd);
-		respond_error(w, c, 412, head_only, NULL);
-		return;
-	}
-	if (not_modified(req, &etag, &st)) {
-		h.status = 304;
-		head_only = true;
-	} else if (range_applies(req, &etag, &st)) {
-		if (!range_resolve(&req->range, size, &first, &last)) {
-			close(fd);
-			h.status = 416;
-			h.total_size = size;
-			h.content_length = 0;
-			h.content_type = NULL;
-			if (put_head(w, c, &h))
-				respond(w, c);
-			else
-				conn_close(w, c);
-			return;
-		}
-		h.status = 206;
-		h.has_range = true;
-		h.range_first = first;
-		h.range_last = last;
-		h.total_size = size;
-		h.content_length = last - first + 1;
-	} else {
-		last = size ? size - 1 : 0;
-		if (req->method == HTTP_GET || req->method == HTTP_HEAD)
-			maybe_admit(w, c, req, is_index);
-	}
-	if (!put_head(w, c, &h)) {
-		close(fd);
-		conn_close(w, c);
-		return;
-	}
-	if (head_only || h.content_length == 0) {
-		close(fd);
-	} else if (!attach_body(c, fd, first, h.content_length)) {
-		close(fd);
-		conn_close(w, c);
-		return;
-	}
-	respond(w, c);
-}
-
-/* Length of the first line of buf (not NUL-terminated). */
-static size_t line_len(const char *buf, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len && buf[i] != '\r' && buf[i] != '\n')
-		i++;
-	return i;
-}
-
-/* What the access log keeps of a request; the request itself is gone by
- * the time its response is. req is NULL for a request that did not parse. */
-static void note_request(struct conn *c, const struct http_request *req)
-{
-	size_t head = req ? req->head_len : c->in_len;
-
-	access_copy(c->log->request, sizeof(c->log->request), c->in,
-		    line_len(c->in, head));
-	access_copy(c->log->referer, sizeof(c->log->referer),
-		    req && req->referer ? req->referer : "",
-		    req && req->referer ? req->referer_len : 0);
-	access_copy(c->log->user_agent, sizeof(c->log->user_agent),
-		    req && req->user_agent ? req->user_agent : "",
-		    req && req->user_agent ? req->user_agent_len : 0);
-}
-
-static bool is_metrics_request(const struct worker *w, const struct conn *c,
-			       const struct http_request *req)
-{
-	if (c->metrics_only)
-		return true;
-	return w->listen_fd[LISTEN_METRICS] < 0 &&
-	       req->path_len == strlen(METRICS_PATH) &&
-	       memcmp(req->path, METRICS_PATH, req->path_len) == 0;
-}
-
-/* Prometheus text exposition: never cached, always fresh. */
-static void respond_metrics(struct worker *w, struct conn *c, bool head_only)
-{
-	struct http_head h = {
-		.status = 200,
-		.content_type = "text/plain; version=0.0.4; charset=utf-8",
-		.last_modified = -1,
-	};
-	const struct server *srv = w->srv;
-	const struct user_metrics *workers[WORKERS_MAX];
-	struct fs_stats kstats;
-	struct cache_stats cstats;
-	bool kernel = w->kp && kernel_path_read_stats(w->kp, &kstats) == 0;
-	char *body = c->out + OUT_CAP / 2;
-	unsigned i;
-	size_t len;
-
-	for (i = 0; i < srv->nworkers; i++)
-		workers[i] = &srv->workers[i]->metrics;
-	if (w->cache)
-		cache_get_stats(w->cache, &cstats);
-	len = metrics_render(body, OUT_CAP / 2, workers, srv->nworkers,
-			     kernel ? &kstats : NULL, w->cache ? &cstats : NULL,
-			     srv->start_time);
-	if (len == 0) {
-		respond_error(w, c, 500, head_only, NULL);
-		return;
-	}
-	h.content_length = len;
-	if (!put_head(w, c, &h) || c->out_len > OUT_CAP / 2) {
-		conn_close(w, c);
-		return;
-	}
-	if (!head_only) {
-		memmove(c->out + c->out_len, body, len);
-		c->out_len += len;
-	}
-	respond(w, c);
-}
-
-static void handle_request(struct worker *w, struct conn *c,
-			   const struct http_request *req)
-{
-	bool head_only = req->method == HTTP_HEAD;
-
-	c->close_after = !req->keep_alive || w->draining;
-	c->method = req->method == HTTP_GET ? METRICS_GET :
-		    head_only ? METRICS_HEAD : METRICS_OTHER;
-	if (c->log)
-		note_request(c, req);
-	switch (req->method) {
-	case HTTP_GET:
-	case HTTP_HEAD:
-		if (is_metrics_request(w, c, req))
-			respond_metrics(w, c, head_only);
-		else
-			respond_file(w, c, req);
-		break;
-	case HTTP_OTHER:
-		respond_error(w, c, 501, false, NULL);
-		break;
-	default:
-		respond_error(w, c, 405, head_only, "GET, HEAD");
-		break;
-	}
-}
-
-/* Parses and answers the next buffered request, or asks for more bytes. */
+/* Answers the next buffered request, or asks for more bytes. */
 static void conn_process(struct worker *w, struct conn *c)
 {
-	struct http_request req;
-	int status = 400;
-
 	if (c->closing || c->busy)
 		return;
-	if (c->discard) {
-		size_t n = c->discard < c->in_len ? c->discard : c->in_len;
-
-		memmove(c->in, c->in + n, c->in_len - n);
-		c->in_len -= n;
-		c->discard -= n;
-		if (c->discard) {
-			arm_recv(w, c);
-			return;
-		}
-	}
-	if (c->in_len == 0) {
-		c->head_start = 0;
-		if (w->draining && drain_idle(w, c))
+	refresh_date(w);
+	switch (http_conn_next(&w->env, c)) {
+	case HTTP_CONN_IDLE:
+		if (w->env.draining && drain_idle(w, c))
 			return;
 		arm_recv(w, c);
 		return;
-	}
-	switch (http_parse_request(c->in, c->in_len, &req, &status)) {
-	case HTTP_PARSE_INCOMPLETE:
-		if (!c->head_start)
-			c->head_start = clock_now_sec();
+	case HTTP_CONN_MORE:
 		arm_recv(w, c);
 		return;
-	case HTTP_PARSE_ERROR:
-		c->method = METRICS_OTHER;
-		if (c->log)
-			note_request(c, NULL);
-		c->busy = true;
-		c->req_bytes = c->in_len;
-		c->in_len = 0;
-		c->close_after = true;
-		respond_error(w, c, status, false, NULL);
+	case HTTP_CONN_RESPOND:
+		respond(w, c);
 		return;
-	case HTTP_PARSE_DONE:
-		break;
+	case HTTP_CONN_CLOSE:
+		conn_close(w, c);
+		return;
 	}
-	c->busy = true;
-	c->head_start = 0;
-	c->req_bytes = req.head_len + req.content_length;
-	handle_request(w, c, &req);
-	/* req points into in: consume the head only once it is answered
-	 * (handle_request has copied what it needs into out) */
-	memmove(c->in, c->in + req.head_len, c->in_len - req.head_len);
-	c->in_len -= req.head_len;
-	c->discard = req.content_length;
 }
 
 /* ---- completions ---------------------------------------------------- */
@@ -761,17 +332,14 @@ static void on_recv(struct worker *w, struct conn *c, struct io_uring_cqe *cqe)
 	}
 	if (cqe->flags & IORING_CQE_F_BUFFER) {
 		unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-		char *buf = w->bufs + (size_t)bid * RECV_BUF_SIZE;
 		size_t n = cqe->res;
 
-		if (n > IN_CAP - c->in_len)
-			n = IN_CAP - c->in_len;
-		memcpy(c->in + c->in_len, buf, n);
+		if (n > CONN_IN_CAP - c->in_len)
+			n = CONN_IN_CAP - c->in_len;
+		memcpy(c->in + c->in_len, recv_buf(w, bid), n);
 		c->in_len += n;
 		metrics_add(&w->metrics.rx_bytes, n);
-		io_uring_buf_ring_add(w->buf_ring, buf, RECV_BUF_SIZE, bid,
-				      io_uring_buf_ring_mask(RECV_BUFS), 0);
-		io_uring_buf_ring_advance(w->buf_ring, 1);
+		recycle_buf(w, bid);
 	}
 	c->last_active = clock_now_sec();
 	conn_process(w, c);
@@ -844,13 +412,33 @@ static void on_send(struct worker *w, struct conn *c, int res)
 	response_next(w, c);
 }
 
-static struct conn *conn_new(struct worker *w, int fd, bool metrics_only)
+/* Hands c to the kernel path, which then answers what it has cached. */
+static void conn_to_kernel(struct worker *w, struct conn *c)
 {
-	struct conn *c = conn_table_take(&w->srv->conns);
-	int one = 1, sndbuf = KERNEL_SNDBUF;
+	int sndbuf = KERNEL_SNDBUF;
 	struct timeval head_timeout = {
 		.tv_sec = timeout_of(&w->cfg->header_timeout)
 	};
+
+	/* A cached response is pushed in one go or not at all: give it room
+	 * (memory is charged only for what is really queued). Plain
+	 * SO_SNDBUF would be capped by net.core.wmem_max, below autotuning. */
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf));
+	/* A partial head waits inside the kernel's stream parser, unseen by
+	 * us; the parser gives up on it after the socket's receive timeout. */
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &head_timeout,
+		   sizeof(head_timeout));
+	if (kernel_path_add_conn(w->kp, c->fd, c->id, &c->cookie) == 0)
+		c->in_kernel = true;
+	else
+		metrics_add(&w->metrics.faults[FAULT_SOCKHASH_INSERT], 1);
+}
+
+/* The connection accepted as fd, or NULL (closed) past the limit. */
+static struct conn *conn_new(struct worker *w, int fd, bool metrics_only)
+{
+	struct conn *c = conn_table_take(&w->srv->conns);
+	int one = 1;
 
 	if (!c) {
 		metrics_add(&w->metrics.faults[FAULT_CONN_LIMIT], 1);
@@ -870,11 +458,7 @@ static struct conn *conn_new(struct worker *w, int fd, bool metrics_only)
 	w->conns = c;
 	metrics_add(&w->metrics.conns_opened, 1);
 	metrics_add(&w->metrics.conns_active, 1);
-	c->in = malloc(IN_CAP);
-	c->out = malloc(OUT_CAP);
-	if (w->access_log)
-		c->log = calloc(1, sizeof(*c->log));
-	if (!c->in || !c->out || (w->access_log && !c->log)) {
+	if (!conn_alloc(c, w->access_log != NULL)) {
 		log_error("out of memory for a connection");
 		conn_close(w, c);
 		return NULL;
@@ -887,22 +471,8 @@ static struct conn *conn_new(struct worker *w, int fd, bool metrics_only)
 		if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0)
 			c->log->peer = peer.sin_addr;
 	}
-	if (!w->kp || metrics_only)
-		return c;
-
-	/* A cached response is pushed in one go or not at all: give it room
-	 * (memory is charged only for what is really queued). Plain
-	 * SO_SNDBUF would be capped by net.core.wmem_max, below autotuning. */
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf));
-	/* A partial head waits inside the kernel's stream parser, unseen by
-	 * us; the parser gives up on it after the socket's receive timeout. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &head_timeout,
-		   sizeof(head_timeout));
-	if (kernel_path_add_conn(w->kp, fd, c->id, &c->cookie) == 0) {
-		c->in_kernel = true;
-	} else {
-		metrics_add(&w->metrics.faults[FAULT_SOCKHASH_INSERT], 1);
-	}
+	if (w->kp && !metrics_only)
+		conn_to_kernel(w, c);
 	return c;
 }
 
@@ -967,12 +537,11 @@ static void on_tick(struct worker *w)
 				c->last_active = now;
 			}
 		}
-		if (c->busy ? now - c->last_active > w->cfg->send_timeout :
-		    c->head_start ?
-		    now - c->head_start > timeout_of(&w->cfg->header_timeout) :
-		    now - c->last_active > timeout_of(&w->cfg->idle_timeout))
+		if (conn_expired(c, now, w->cfg->send_timeout,
+				 timeout_of(&w->cfg->header_timeout),
+				 timeout_of(&w->cfg->idle_timeout)))
 			conn_close(w, c);
-		else if (w->draining)
+		else if (w->env.draining)
 			drain_idle(w, c);
 	}
 	arm_tick(w);
@@ -1028,15 +597,8 @@ static void on_completion(struct worker *w, struct io_uring_cqe *cqe)
 	c = conn_table_at(&w->srv->conns, (uint32_t)cqe->user_data);
 	c->inflight--;
 	if (c->closing) {
-		if (op == OP_RECV && cqe->flags & IORING_CQE_F_BUFFER) {
-			unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-
-			io_uring_buf_ring_add(w->buf_ring,
-					      w->bufs + (size_t)bid * RECV_BUF_SIZE,
-					      RECV_BUF_SIZE, bid,
-					      io_uring_buf_ring_mask(RECV_BUFS), 0);
-			io_uring_buf_ring_advance(w->buf_ring, 1);
-		}
+		if (op == OP_RECV && cqe->flags & IORING_CQE_F_BUFFER)
+			recycle_buf(w, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
 		if (c->inflight == 0)
 			conn_free(w, c);
 		return;
@@ -1072,7 +634,7 @@ static void drain_start(struct worker *w)
 {
 	struct conn *c, *next;
 
-	w->draining = true;
+	w->env.draining = true;
 	for (c = w->conns; c; c = next) {
 		next = c->next;	/* c may be freed */
 		drain_idle(w, c);
@@ -1106,10 +668,7 @@ static int setup_buffers(struct worker *w)
 	}
 	io_uring_buf_ring_init(w->buf_ring);
 	for (i = 0; i < RECV_BUFS; i++)
-		io_uring_buf_ring_add(w->buf_ring, w->bufs + (size_t)i * RECV_BUF_SIZE,
-				      RECV_BUF_SIZE, i,
-				      io_uring_buf_ring_mask(RECV_BUFS), i);
-	io_uring_buf_ring_advance(w->buf_ring, RECV_BUFS);
+		recycle_buf(w, i);
 	return 0;
 }
 
@@ -1130,6 +689,11 @@ struct worker *worker_new(struct server *srv, unsigned index)
 		.tick_ts = { .tv_sec = 1 },
 		.wait_ts = { .tv_nsec = 20000 },
 		.retry_ts = { .tv_nsec = 1000000 },
+	};
+	w->env = (struct http_conn_env){
+		.srv = srv, .kp = w->kp, .cache = w->cache,
+		.access_log = w->access_log, .metrics = &w->metrics,
+		.metrics_on_main = srv->listen_metrics < 0,
 	};
 	err = io_uring_queue_init(RING_ENTRIES, &w->ring, 0);
 	if (err) {
@@ -1187,7 +751,7 @@ void worker_run(struct worker *w)
 		unsigned head, count = 0;
 
 		if (__atomic_load_n(&srv->stop, __ATOMIC_ACQUIRE) &&
-		    !w->draining)
+		    !w->env.draining)
 			drain_start(w);
 		if (worker_done(w))
 			break;
@@ -1204,10 +768,15 @@ void worker_run(struct worker *w)
 		}
 		io_uring_cq_advance(&w->ring, count);
 		for (i = 0; i < LISTENERS; i++)
-			if (!w->draining && w->listen_fd[i] >= 0 &&
+			if (!w->env.draining && w->listen_fd[i] >= 0 &&
 			    !w->accept_armed[i])
 				arm_accept(w, i);
 	}
+}
+
+const struct user_metrics *worker_metrics(const struct worker *w)
+{
+	return &w->metrics;
 }
 
 uint64_t worker_conns_open(const struct worker *w)

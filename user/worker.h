@@ -13,6 +13,7 @@
 #include "server.h"
 
 struct worker;
+struct user_metrics;
 
 /* Worker index of srv, with its ring and buffers ready. NULL: logged. */
 struct worker *worker_new(struct server *srv, unsigned index);
@@ -21,6 +22,8 @@ struct worker *worker_new(struct server *srv, unsigned index);
 void worker_run(struct worker *w);
 /* Makes the worker look at srv->stop now, not at its next tick. */
 void worker_wake(struct worker *w);
+/* Its counters, which /metrics sums over the workers. */
+const struct user_metrics *worker_metrics(const struct worker *w);
 /* Connections still open when it stopped (cut short). */
 uint64_t worker_conns_open(const struct worker *w);
 void worker_free(struct worker *w);

@@ -1,0 +1,408 @@
+/*
+ * Unit tests for the static-file decisions: which status, headers and body
+ * plan answer a request, without a socket. Requests go through the real
+ * parser; files live in a temporary document root made per test.
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "http_date.h"
+#include "static_file.h"
+
+#define BODY		"0123456789abcdefghij"	/* 20 bytes */
+#define MTIME_T		1700000000		/* a second in 2023 */
+
+static char root[] = "/tmp/test_static_file.XXXXXX";
+static int root_fd = -1;
+static char head_buf[4096];	/* the parsed request points into it */
+static struct http_request req;
+static struct static_file_plan plan;
+
+static void put_file(const char *rel, const char *body)
+{
+	struct timespec times[2] = { { MTIME_T, 0 }, { MTIME_T, 0 } };
+	int fd = openat(root_fd, rel, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, body, strlen(body)), (ssize_t)strlen(body));
+	ck_assert_int_eq(futimens(fd, times), 0);
+	close(fd);
+}
+
+static void setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	root_fd = open(root, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_ge(root_fd, 0);
+	put_file("file.txt", BODY);
+	put_file("empty.txt", "");
+	ck_assert_int_eq(mkdirat(root_fd, "dir", 0755), 0);
+	put_file("dir/index.html", "<p>index</p>");
+	ck_assert_int_eq(mkdirat(root_fd, "noindex", 0755), 0);
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	close(root_fd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	ck_assert_int_eq(system(cmd), 0);
+	strcpy(root, "/tmp/test_static_file.XXXXXX");
+}
+
+/* Parses "METHOD target HTTP/1.1", the extra fields, and plans it. */
+static void ask(const char *method, const char *target, const char *fields)
+{
+	int status = 0;
+	int n = snprintf(head_buf, sizeof(head_buf),
+			 "%s %s HTTP/1.1\r\nHost: t\r\n%s\r\n", method, target,
+			 fields);
+
+	ck_assert_int_eq(http_parse_request(head_buf, n, &req, &status),
+			 HTTP_PARSE_DONE);
+	static_file_plan(&plan, root_fd, &req);
+}
+
+/* The body of a file plan, read from its fd. */
+static void assert_file_body(const char *want)
+{
+	char got[64] = "";
+	size_t len = strlen(want);
+
+	ck_assert_int_eq(plan.body, STATIC_BODY_FILE);
+	ck_assert_int_eq(plan.file_len, len);
+	ck_assert_int_eq(pread(plan.fd, got, len, plan.file_off),
+			 (ssize_t)len);
+	ck_assert_mem_eq(got, want, len);
+	close(plan.fd);
+}
+
+/* The head as it would be sent, for checks on fields. */
+static const char *head_text(void)
+{
+	static char out[2048];
+	size_t n = http_head_build(out, sizeof(out) - 1, &plan.head, NULL);
+
+	ck_assert_uint_gt(n, 0);
+	out[n] = '\0';
+	return out;
+}
+
+static void etag_of_file(char *out, size_t cap)
+{
+	const char *h, *end;
+
+	ask("GET", "/file.txt", "");
+	close(plan.fd);
+	h = strstr(head_text(), "ETag: ");
+	ck_assert_ptr_nonnull(h);
+	h += 6;
+	end = strstr(h, "\r\n");
+	ck_assert_uint_lt((size_t)(end - h), cap);
+	memcpy(out, h, end - h);
+	out[end - h] = '\0';
+}
+
+START_TEST(test_200_get)
+{
+	ask("GET", "/file.txt", "");
+	ck_assert_int_eq(plan.head.status, 200);
+	ck_assert_uint_eq(plan.head.content_length, 20);
+	ck_assert_str_eq(plan.head.content_type, "text/plain; charset=utf-8");
+	ck_assert_int_eq(plan.head.last_modified, MTIME_T);
+	ck_assert(plan.head.accept_ranges);
+	ck_assert(!plan.close_after);
+	ck_assert(plan.cacheable);
+	ck_assert_str_eq(plan.file, "/file.txt");
+	assert_file_body(BODY);
+}
+END_TEST
+
+START_TEST(test_200_head_has_no_body)
+{
+	ask("HEAD", "/file.txt", "");
+	ck_assert_int_eq(plan.head.status, 200);
+	ck_assert_uint_eq(plan.head.content_length, 20);
+	ck_assert_int_eq(plan.body, STATIC_BODY_NONE);
+	ck_assert_int_eq(plan.fd, -1);
+	ck_assert(plan.cacheable);
+}
+END_TEST
+
+START_TEST(test_200_empty_file)
+{
+	ask("GET", "/empty.txt", "");
+	ck_assert_int_eq(plan.head.status, 200);
+	ck_assert_uint_eq(plan.head.content_length, 0);
+	ck_assert_int_eq(plan.body, STATIC_BODY_NONE);
+	ck_assert_int_eq(plan.fd, -1);
+}
+END_TEST
+
+START_TEST(test_200_directory_index)
+{
+	ask("GET", "/dir/", "");
+	ck_assert_int_eq(plan.head.status, 200);
+	ck_assert_str_eq(plan.head.content_type, "text/html; charset=utf-8");
+	ck_assert_str_eq(plan.file, "/dir/index.html");
+	assert_file_body("<p>index</p>");
+}
+END_TEST
+
+START_TEST(test_301_directory_without_slash)
+{
+	ask("GET", "/dir?x=1", "");
+	ck_assert_int_eq(plan.head.status, 301);
+	ck_assert_str_eq(plan.head.location, "/dir/");
+	ck_assert_int_eq(plan.body, STATIC_BODY_INLINE);
+	ck_assert_uint_eq(plan.head.content_length, plan.inline_len);
+	ck_assert_ptr_nonnull(strstr(plan.inline_body, "301"));
+	ck_assert(!plan.close_after);
+	ck_assert(!plan.cacheable);
+	ask("HEAD", "/dir", "");
+	ck_assert_int_eq(plan.head.status, 301);
+	ck_assert_int_eq(plan.body, STATIC_BODY_NONE);
+}
+END_TEST
+
+START_TEST(test_403_directory_without_index)
+{
+	ask("GET", "/noindex/", "");
+	ck_assert_int_eq(plan.head.status, 403);
+	ck_assert_int_eq(plan.body, STATIC_BODY_INLINE);
+	ck_assert(!plan.close_after);
+}
+END_TEST
+
+START_TEST(test_403_not_a_regular_file)
+{
+	/* Permissions would not do as root: a FIFO is refused by anyone */
+	ck_assert_int_eq(mkfifoat(root_fd, "fifo", 0644), 0);
+	ask("GET", "/fifo", "");
+	ck_assert_int_eq(plan.head.status, 403);
+	ck_assert_int_eq(plan.fd, -1);
+}
+END_TEST
+
+START_TEST(test_404)
+{
+	ask("GET", "/missing.txt", "");
+	ck_assert_int_eq(plan.head.status, 404);
+	ck_assert_int_eq(plan.body, STATIC_BODY_INLINE);
+	ck_assert_ptr_nonnull(strstr(plan.inline_body, "404 Not Found"));
+	ask("GET", "/file.txt/below", "");
+	ck_assert_int_eq(plan.head.status, 404);
+	ask("HEAD", "/missing.txt", "");
+	ck_assert_int_eq(plan.head.status, 404);
+	ck_assert_int_eq(plan.body, STATIC_BODY_NONE);
+}
+END_TEST
+
+START_TEST(test_404_outside_root)
+{
+	ck_assert_int_eq(symlinkat("/etc/passwd", root_fd, "out"), 0);
+	ask("GET", "/out", "");
+	ck_assert_int_eq(plan.head.status, 404);
+	ck_assert_int_eq(plan.fd, -1);
+}
+END_TEST
+
+START_TEST(test_304_if_none_match)
+{
+	char etag[128], field[256];
+
+	etag_of_file(etag, sizeof(etag));
+	snprintf(field, sizeof(field), "If-None-Match: \"x\", W/%s\r\n", etag);
+	ask("GET", "/file.txt", field);
+	ck_assert_int_eq(plan.head.status, 304);
+	ck_assert_int_eq(plan.body, STATIC_BODY_NONE);
+	ck_assert_ptr_null(strstr(head_text(), "Content-Length"));
+	ck_assert_ptr_nonnull(strstr(head_text(), etag));
+	ck_assert(!plan.cacheable);
+	ask("GET", "/file.txt", "If-None-Match: \"other\"\r\n");
+	ck_assert_int_eq(plan.head.status, 200);
+	close(plan.fd);
+}
+END_TEST
+
+START_TEST(test_304_if_modified_since)
+{
+	char date[HTTP_DATE_LEN + 1], field[128];
+
+	http_date_format(MTIME_T, date);
+	snprintf(field, sizeof(field), "If-Modified-Since: %s\r\n", date);
+	ask("GET", "/file.txt", field);
+	ck_assert_int_eq(plan.head.status, 304);
+	http_date_format(MTIME_T - 1, date);
+	snprintf(field, sizeof(field), "If-Modified-Since: %s\r\n", date);
+	ask("GET", "/file.txt", field);
+	ck_assert_int_eq(plan.head.status, 200);
+	close(plan.fd);
+	/* If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2) */
+	http_date_format(MTIME_T, date);
+	snprintf(field, sizeof(field), "If-None-Match: \"other\"\r\n"
+		 "If-Modified-Since: %s\r\n", date);
+	ask("GET", "/file.txt", field);
+	ck_assert_int_eq(plan.head.status, 200);
+	close(plan.fd);
+}
+END_TEST
+
+START_TEST(test_412)
+{
+	char date[HTTP_DATE_LEN + 1], field[128];
+
+	ask("GET", "/file.txt", "If-Match: \"other\"\r\n");
+	ck_assert_int_eq(plan.head.status, 412);
+	ck_assert_int_eq(plan.body, STATIC_BODY_INLINE);
+	ck_assert_int_eq(plan.fd, -1);
+	ck_assert(!plan.close_after);
+	http_date_format(MTIME_T - 1, date);
+	snprintf(field, sizeof(field), "If-Unmodified-Since: %s\r\n", date);
+	ask("GET", "/file.txt", field);
+	ck_assert_int_eq(plan.head.status, 412);
+	ask("GET", "/file.txt", "If-Match: *\r\n");
+	ck_assert_int_eq(plan.head.status, 200);
+	close(plan.fd);
+}
+END_TEST
+
+START_TEST(test_206)
+{
+	ask("GET", "/file.txt", "Range: bytes=5-9\r\n");
+	ck_assert_int_eq(plan.head.status, 206);
+	ck_assert(plan.head.has_range);
+	ck_assert_uint_eq(plan.head.total_size, 20);
+	ck_assert_ptr_nonnull(strstr(head_text(), "Content-Range: bytes 5-9/20"));
+	ck_assert(!plan.cacheable);
+	assert_file_body("56789");
+	ask("GET", "/file.txt", "Range: bytes=-3\r\n");
+	ck_assert_int_eq(plan.head.status, 206);
+	assert_file_body("hij");
+	ask("GET", "/file.txt", "Range: bytes=15-\r\n");
+	assert_file_body("fghij");
+	ask("GET", "/file.txt", "Range: bytes=-100\r\n");
+	assert_file_body(BODY);
+}
+END_TEST
+
+START_TEST(test_206_if_range)
+{
+	char etag[128], field[256];
+
+	etag_of_file(etag, sizeof(etag));
+	snprintf(field, sizeof(field), "Range: bytes=0-1\r\nIf-Range: %s\r\n",
+		 etag);
+	ask("GET", "/file.txt", field);
+	ck_assert_int_eq(plan.head.status, 206);
+	close(plan.fd);
+	ask("GET", "/file.txt", "Range: bytes=0-1\r\nIf-Range: \"old\"\r\n");
+	ck_assert_int_eq(plan.head.status, 200);
+	ck_assert_uint_eq(plan.file_len, 20);
+	close(plan.fd);
+}
+END_TEST
+
+START_TEST(test_416)
+{
+	ask("GET", "/file.txt", "Range: bytes=20-30\r\n");
+	ck_assert_int_eq(plan.head.status, 416);
+	ck_assert_int_eq(plan.body, STATIC_BODY_NONE);
+	ck_assert_int_eq(plan.fd, -1);
+	ck_assert_ptr_nonnull(strstr(head_text(), "Content-Range: bytes */20"));
+	ck_assert(!plan.close_after);
+	ask("GET", "/file.txt", "Range: bytes=-0\r\n");
+	ck_assert_int_eq(plan.head.status, 416);
+	ask("GET", "/empty.txt", "Range: bytes=0-\r\n");
+	ck_assert_int_eq(plan.head.status, 416);
+}
+END_TEST
+
+START_TEST(test_methods)
+{
+	ask("POST", "/file.txt", "");
+	ck_assert_int_eq(plan.head.status, 405);
+	ck_assert_str_eq(plan.head.allow, "GET, HEAD");
+	ck_assert(!plan.close_after);
+	ask("BREW", "/file.txt", "");
+	ck_assert_int_eq(plan.head.status, 501);
+	ck_assert(plan.close_after);
+}
+END_TEST
+
+START_TEST(test_decide_without_files)
+{
+	struct stat st = { .st_size = 100, .st_ino = 7,
+			   .st_mtim = { MTIME_T, 5 } };
+
+	ask("GET", "/x.css", "Range: bytes=10-19\r\n");
+	static_file_decide(&plan, &req, &st, false);
+	ck_assert_int_eq(plan.head.status, 206);
+	ck_assert_uint_eq(plan.file_off, 10);
+	ck_assert_uint_eq(plan.file_len, 10);
+	ck_assert_str_eq(plan.head.content_type, "text/css; charset=utf-8");
+	ck_assert_int_eq(plan.fd, -1);
+}
+END_TEST
+
+START_TEST(test_closing_statuses)
+{
+	static const int closes[] = { 400, 413, 414, 417, 431, 500, 501, 505 };
+	static const int stays[] = { 200, 206, 301, 304, 403, 404, 405, 412,
+				     416 };
+	size_t i;
+
+	for (i = 0; i < sizeof(closes) / sizeof(*closes); i++)
+		ck_assert_msg(static_file_status_closes(closes[i]), "%d",
+			      closes[i]);
+	for (i = 0; i < sizeof(stays) / sizeof(*stays); i++)
+		ck_assert_msg(!static_file_status_closes(stays[i]), "%d",
+			      stays[i]);
+}
+END_TEST
+
+static Suite *static_file_suite(void)
+{
+	Suite *s = suite_create("static_file");
+	TCase *t = tcase_create("plan");
+
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_200_get);
+	tcase_add_test(t, test_200_head_has_no_body);
+	tcase_add_test(t, test_200_empty_file);
+	tcase_add_test(t, test_200_directory_index);
+	tcase_add_test(t, test_301_directory_without_slash);
+	tcase_add_test(t, test_403_directory_without_index);
+	tcase_add_test(t, test_403_not_a_regular_file);
+	tcase_add_test(t, test_404);
+	tcase_add_test(t, test_404_outside_root);
+	tcase_add_test(t, test_304_if_none_match);
+	tcase_add_test(t, test_304_if_modified_since);
+	tcase_add_test(t, test_412);
+	tcase_add_test(t, test_206);
+	tcase_add_test(t, test_206_if_range);
+	tcase_add_test(t, test_416);
+	tcase_add_test(t, test_methods);
+	tcase_add_test(t, test_decide_without_files);
+	tcase_add_test(t, test_closing_statuses);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(static_file_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

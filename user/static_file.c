@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Static-file semantics (static_file.h): which file a path names, and which
+ * status, headers and bytes answer a request for it. RFC 9110's order of
+ * evaluation for conditionals (13.2.2) and its single-range rules (14), with
+ * nginx's choices where the RFC leaves one: an ignored Range gives a 200, a
+ * directory without index.html is 403, a directory without its slash 301.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "files.h"
+#include "http_date.h"
+#include "static_file.h"
+
+bool static_file_status_closes(int status)
+{
+	return status >= 500 || status == 400 || status == 413 ||
+	       status == 414 || status == 417 || status == 431;
+}
+
+/* A plan for an HTML page of its own: an error, or a redirect's note. */
+static void plan_page(struct static_file_plan *p, int status, bool head_only)
+{
+	*p = (struct static_file_plan){
+		.head = {
+			.status = status,
+			.content_type = "text/html; charset=utf-8",
+			.last_modified = -1,
+		},
+		.close_after = static_file_status_closes(status),
+		.fd = -1,
+	};
+	p->inline_len = http_error_body(p->inline_body, sizeof(p->inline_body),
+					status);
+	p->head.content_length = p->inline_len;
+	p->body = head_only ? STATIC_BODY_NONE : STATIC_BODY_INLINE;
+}
+
+void static_file_error(struct static_file_plan *p, int status, bool head_only,
+		       const char *allow)
+{
+	plan_page(p, status, head_only);
+	p->head.allow = allow;
+}
+
+/* 301 to the path with its slash: a directory asked for without one. */
+static void plan_redirect(struct static_file_plan *p,
+			  const struct http_request *req)
+{
+	const char *path = req->target;
+	size_t len = 0;
+
+	plan_page(p, 301, req->method == HTTP_HEAD);
+	/* target is not NUL-terminated: it points into the request */
+	while (len < req->target_len && path[len] != '?' && path[len] != '#')
+		len++;
+	/* the raw target is already percent-encoded, the decoded path not */
+	if (path[0] != '/' || len >= sizeof(p->location) - 1) {
+		path = req->path;
+		len = req->path_len;
+	}
+	memcpy(p->location, path, len);
+	p->location[len] = '/';
+	p->location[len + 1] = '\0';
+	p->head.location = p->location;
+}
+
+/* RFC 9110 13.2.2 steps 1 and 2: the version the client expects is not
+ * the one we have. */
+static bool precondition_failed(const struct http_request *req,
+				const struct http_etag *etag,
+				const struct stat *st)
+{
+	if (req->if_match)
+		return !http_etag_matches(etag, req->if_match,
+					  req->if_match_len, true);
+	return req->if_unmodified_since >= 0 &&
+	       st->st_mtim.tv_sec > req->if_unmodified_since;
+}
+
+/* Steps 3 and 4: the client's copy is current. */
+static bool not_modified(const struct http_request *req,
+			 const struct http_etag *etag, const struct stat *st)
+{
+	if (req->if_none_match)
+		return http_etag_matches(etag, req->if_none_match,
+					 req->if_none_match_len, false);
+	return req->if_modified_since >= 0 &&
+	       st->st_mtim.tv_sec <= req->if_modified_since;
+}
+
+/* If-Range: the range applies only to the version the client holds. */
+static bool range_applies(const struct http_request *req,
+			  const struct http_etag *etag, const struct stat *st)
+{
+	char date[HTTP_DATE_LEN + 1];
+
+	if (!req->range.present)
+		return false;
+	if (!req->if_range)
+		return true;
+	if (req->if_range[0] == '"')
+		return req->if_range_len == etag->len &&
+		       memcmp(req->if_range, etag->text, etag->len) == 0;
+	http_date_format(st->st_mtim.tv_sec, date);
+	return req->if_range_len == HTTP_DATE_LEN &&
+	       memcmp(req->if_range, date, HTTP_DATE_LEN) == 0;
+}
+
+/* Resolves a single byte range against size; false if unsatisfiable. */
+static bool range_resolve(const struct http_range *r, uint64_t size,
+			  uint64_t *first, uint64_t *last)
+{
+	if (size == 0 || r->unsatisfiable_syntax)
+		return false;
+	if (r->suffix) {
+		*first = r->first < size ? size - r->first : 0;
+		*last = size - 1;
+		return true;
+	}
+	if (r->first >= size)
+		return false;
+	*first = r->first;
+	*last = r->last < size - 1 ? r->last : size - 1;
+	return true;
+}
+
+/* 206 for the range, or 416 when the file cannot satisfy it. */
+static void plan_range(struct static_file_plan *p,
+		       const struct http_request *req, uint64_t size)
+{
+	uint64_t first, last;
+
+	p->head.total_size = size;
+	if (!range_resolve(&req->range, size, &first, &last)) {
+		p->head.status = 416;
+		p->head.content_length = 0;
+		p->head.content_type = NULL;
+		p->body = STATIC_BODY_NONE;
+		return;
+	}
+	p->head.status = 206;
+	p->head.has_range = true;
+	p->head.range_first = first;
+	p->head.range_last = last;
+	p->head.content_length = last - first + 1;
+	p->file_off = first;
+}
+
+void static_file_decide(struct static_file_plan *p,
+			const struct http_request *req, const struct stat *st,
+			bool is_index)
+{
+	bool head_only = req->method == HTTP_HEAD;
+	size_t len;
+
+	*p = (struct static_file_plan){ .fd = -1 };
+	files_head_init(&p->head, &p->etag, st, is_index ? "index.html" :
+			req->path, true);
+	if (precondition_failed(req, &p->etag, st)) {
+		static_file_error(p, 412, head_only, NULL);
+		return;
+	}
+	if (not_modified(req, &p->etag, st)) {
+		p->head.status = 304;
+		head_only = true;
+	} else if (range_applies(req, &p->etag, st)) {
+		plan_range(p, req, st->st_size);
+		if (p->head.status == 416)
+			return;
+	} else {
+		len = req->path_len;
+		memcpy(p->file, req->path, len);
+		strcpy(p->file + len, is_index ? "index.html" : "");
+		p->cacheable = true;
+	}
+	p->file_len = p->head.content_length;
+	p->body = head_only || p->file_len == 0 ? STATIC_BODY_NONE :
+						   STATIC_BODY_FILE;
+}
+
+/* Opens what path names: a file, or a directory's index.html. Returns the
+ * fd of a regular file, or -1 with *status the answer instead. */
+static int open_target(int root_fd, const struct http_request *req,
+		       struct stat *st, bool *is_index, int *status)
+{
+	int fd = files_open(root_fd, req->path, false);
+
+	*is_index = false;
+	if (fd >= 0 && fstat(fd, st) == 0 && S_ISDIR(st->st_mode)) {
+		int dir = fd;
+
+		if (!req->path_had_trailing_slash) {
+			close(dir);
+			*status = 301;
+			return -1;
+		}
+		fd = files_open(dir, "index.html", false);
+		close(dir);
+		*is_index = true;
+		if (fd == -ENOENT) {
+			*status = 403;	/* no index, and no listings */
+			return -1;
+		}
+	}
+	if (fd < 0) {
+		*status = files_error_status(fd);
+		return -1;
+	}
+	if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
+		close(fd);
+		*status = 403;
+		return -1;
+	}
+	return fd;
+}
+
+/* GET or HEAD of what the path names. */
+static void plan_file(struct static_file_plan *p, int root_fd,
+		      const struct http_request *req)
+{
+	struct stat st;
+	bool is_index;
+	int status = 0;
+	int fd = open_target(root_fd, req, &st, &is_index, &status);
+
+	if (fd < 0) {
+		if (status == 301)
+			plan_redirect(p, req);
+		else
+			static_file_error(p, status, req->method == HTTP_HEAD,
+					  NULL);
+		return;
+	}
+	static_file_decide(p, req, &st, is_index);
+	if (p->body == STATIC_BODY_FILE)
+		p->fd = fd;
+	else
+		close(fd);
+}
+
+void static_file_plan(struct static_file_plan *p, int root_fd,
+		      const struct http_request *req)
+{
+	switch (req->method) {
+	case HTTP_GET:
+	case HTTP_HEAD:
+		plan_file(p, root_fd, req);
+		break;
+	case HTTP_OTHER:
+		static_file_error(p, 501, false, NULL);
+		break;
+	default:
+		static_file_error(p, 405, false, "GET, HEAD");
+		break;
+	}
+}
