@@ -10,6 +10,12 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
+/* ASCII only, unlike tolower(), whose answer depends on the locale. */
+static __always_inline unsigned char http_lower(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
 static __always_inline int http_alnum(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||

@@ -96,11 +96,6 @@ struct http_scan {
 	struct http_class out;
 };
 
-static __always_inline __u8 http_lower(__u8 c)
-{
-	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
-}
-
 /* Bytes a cacheable path may hold: unreserved and sub-delims, ':', '@', '/'.
  * No '%': decoding is userspace's job. */
 static __always_inline int http_path_char(__u8 c)

@@ -66,4 +66,10 @@ bool config_reload(struct server_config *cfg);
 /* The settings in config-file syntax. */
 void config_print(const struct server_config *cfg, FILE *out);
 
+/* A timeout setting, which config_reload() may be changing meanwhile. */
+static inline unsigned config_timeout(const unsigned *setting)
+{
+	return __atomic_load_n(setting, __ATOMIC_RELAXED);
+}
+
 #endif /* CONFIG_H */

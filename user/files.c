@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Files beneath the document root, opened so that nothing outside it can
+ * be reached, and the headers that describe them (files.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>

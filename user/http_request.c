@@ -56,12 +56,6 @@ static bool is_ows(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* ASCII only, unlike tolower(), whose answer depends on the locale. */
-static unsigned char lower(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
-}
-
 /* The n bytes at s equal lit, a lowercase literal, ignoring ASCII case. */
 static bool ieq(const char *s, size_t n, const char *lit)
 {
@@ -70,7 +64,7 @@ static bool ieq(const char *s, size_t n, const char *lit)
 	if (n != strlen(lit))
 		return false;
 	for (i = 0; i < n; i++)
-		if (lower(s[i]) != (unsigned char)lit[i])
+		if (http_lower(s[i]) != (unsigned char)lit[i])
 			return false;
 	return true;
 }
@@ -236,7 +230,7 @@ static int hex_value(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
-	c = lower(c);
+	c = http_lower(c);
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
 	return -1;

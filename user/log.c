@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Log lines on stderr: a level, then the message (log.h). */
 #include <stdarg.h>
 #include <stdio.h>
 

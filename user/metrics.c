@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Prometheus text exposition of the userspace counters, the kernel path's
+ * per-CPU stats and the cache figures (metrics.h).
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdbool.h>

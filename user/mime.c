@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Content-Type by file name extension (mime.h). */
+#include "http_chars.h"
 #include "mime.h"
 
 #include <stdbool.h>
@@ -52,10 +55,8 @@ static bool mime_ext_eq(const char *ext, size_t len, const char *lower)
 	size_t i;
 
 	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)ext[i];
+		unsigned char c = http_lower((unsigned char)ext[i]);
 
-		if (c >= 'A' && c <= 'Z')
-			c += 'a' - 'A';
 		if (lower[i] == '\0' || c != (unsigned char)lower[i])
 			return false;
 	}

@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Dropping root once the port is bound and BPF attached: to --user, keeping
+ * only the capabilities the kernel path still needs (privilege.h).
+ */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

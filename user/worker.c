@@ -16,7 +16,6 @@
 #include <liburing.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -90,12 +89,6 @@ struct worker {
 	time_t date_sec;
 	struct http_conn_env env;	/* .draining: no new connections */
 };
-
-/* A timeout setting: SIGHUP's thread may be changing it. */
-static unsigned timeout_of(const unsigned *setting)
-{
-	return __atomic_load_n(setting, __ATOMIC_RELAXED);
-}
 
 static char *recv_buf(const struct worker *w, unsigned bid)
 {
@@ -288,8 +281,7 @@ static void conn_process(struct worker *w, struct conn *c)
 	case HTTP_CONN_IDLE:
 		if (w->env.draining && drain_idle(w, c))
 			return;
-		arm_recv(w, c);
-		return;
+		/* fall through */
 	case HTTP_CONN_MORE:
 		arm_recv(w, c);
 		return;
@@ -417,7 +409,7 @@ static void conn_to_kernel(struct worker *w, struct conn *c)
 {
 	int sndbuf = KERNEL_SNDBUF;
 	struct timeval head_timeout = {
-		.tv_sec = timeout_of(&w->cfg->header_timeout)
+		.tv_sec = config_timeout(&w->cfg->header_timeout)
 	};
 
 	/* A cached response is pushed in one go or not at all: give it room
@@ -538,8 +530,8 @@ static void on_tick(struct worker *w)
 			}
 		}
 		if (conn_expired(c, now, w->cfg->send_timeout,
-				 timeout_of(&w->cfg->header_timeout),
-				 timeout_of(&w->cfg->idle_timeout)))
+				 config_timeout(&w->cfg->header_timeout),
+				 config_timeout(&w->cfg->idle_timeout)))
 			conn_close(w, c);
 		else if (w->env.draining)
 			drain_idle(w, c);
