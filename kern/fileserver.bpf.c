@@ -11,8 +11,9 @@
  *                                      to the socket's ingress.
  *
  * The request skb is never resized: on this kernel that breaks TCP receive
- * accounting (see the design notes). All ordering between kernel and
- * userspace responses rests on the counters in struct fs_conn_shared.
+ * accounting (docs/design.md, "Why the request skb keeps its length"). All
+ * ordering between kernel and userspace responses rests on the counters in
+ * struct fs_conn_shared (docs/design.md, "Response order on a connection").
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -59,6 +60,18 @@ shared_of(const struct fs_conn *conn, __u64 cookie)
 
 extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
 
+/* An int of strparser's struct strp_msg, kept in skb->cb: off is its field
+ * offset (bpf_core_field_offset). */
+static __always_inline int strp_msg_field(struct __sk_buff *skb, __u32 off,
+					  int *val)
+{
+	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
+
+	return bpf_probe_read_kernel(val, sizeof(*val), (void *)kskb->cb +
+				     bpf_core_field_offset(struct sk_skb_cb,
+							   strp) + off);
+}
+
 /*
  * strparser hands the parser the skb the message starts in, from that skb's
  * first byte: with pipelined requests, earlier messages' bytes come first.
@@ -67,15 +80,38 @@ extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
  */
 static __always_inline int msg_start(struct __sk_buff *skb, __u32 *start)
 {
-	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
 	int off;
 
-	if (bpf_probe_read_kernel(&off, sizeof(off), (void *)kskb->cb +
-				  bpf_core_field_offset(struct sk_skb_cb, strp) +
-				  bpf_core_field_offset(struct strp_msg, offset)))
+	if (strp_msg_field(skb, bpf_core_field_offset(struct strp_msg, offset),
+			   &off))
 		return -1;
 	*start = off;
 	return 0;
+}
+
+/* In the verdict: the length strparser framed, strp_msg.full_len (skb->len
+ * also counts the bytes of the skb around the message). For sockets without
+ * kernel state, whose conn->msg_len the parser did not set. */
+static __always_inline __u32 framed_len(struct __sk_buff *skb)
+{
+	__u32 len = skb->len;
+	int full;
+
+	if (!strp_msg_field(skb,
+			    bpf_core_field_offset(struct strp_msg, full_len),
+			    &full))
+		len = full;
+	return len;
+}
+
+/* Counts a message handed to userspace: in user_requests, in its reason's
+ * counter, and its len request bytes in user_bytes. */
+static __always_inline void count_user(struct fs_stats *st, __u64 *reason,
+				       __u32 len)
+{
+	(*reason)++;
+	st->user_requests++;
+	st->user_bytes += len;
 }
 
 /* A scratch slot of this CPU's that no interrupted run is using; give it
@@ -206,9 +242,7 @@ static __always_inline int pass_to_user(struct __sk_buff *skb,
 	__u32 len = conn->msg_len;
 
 	__sync_fetch_and_add(&sh->user_rx, len);
-	(*reason)++;
-	st->user_requests++;
-	st->user_bytes += len;
+	count_user(st, reason, len);
 	if (pass_direct) {
 		/* only hits are ever queued: userspace waits for them */
 		st->user_direct++;
@@ -247,8 +281,7 @@ int fs_verdict(struct __sk_buff *skb)
 		return SK_PASS;
 	sh = conn ? shared_of(conn, cookie) : NULL;
 	if (!sh) {
-		st->pass_no_conn++;
-		st->user_requests++;
+		count_user(st, &st->pass_no_conn, framed_len(skb));
 		st->user_direct++;
 		return SK_PASS;
 	}
@@ -377,26 +410,151 @@ static __always_inline int fits_sndbuf(const struct tcp_sock *tp, __u32 len)
 	return room > 0 && len <= (__u32)room;
 }
 
+/* sk_msg programs may not call bpf_get_socket_cookie(); the cookie exists
+ * since userspace asked for SO_COOKIE, so read it directly. */
+static __always_inline __u64 sock_cookie(const struct tcp_sock *tp)
+{
+	return tp->inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter;
+}
+
+static __always_inline int to_ingress(struct sk_msg_md *msg, __u64 cookie)
+{
+	return bpf_msg_redirect_hash(msg, &sock_hash, &cookie, BPF_F_INGRESS);
+}
+
+/*
+ * Where a redirected message stands in the backlog: the request of the next
+ * queued kernel response, returned; or request bytes for userspace (NULL),
+ * counted so by the verdict, which are accounted as moved here: the rest of
+ * a request that came in pieces, or a part of the stream of requests queued
+ * for userspace between the kernel responses.
+ */
+static __always_inline struct fs_pending *
+pending_of(struct fs_conn *conn, const struct fs_conn_shared *sh, __u32 size)
+{
+	__u32 seq = sh->kern_sent;
+	struct fs_pending *p = &conn->pending[seq & (FS_PENDING_MAX - 1)];
+
+	if (conn->piece_left) {
+		/* the rest of one that came in pieces, handed back by
+		 * take_hit() */
+		conn->piece_left -= size < conn->piece_left ? size :
+							       conn->piece_left;
+		return NULL;
+	}
+	if (seq == sh->kern_queued ||
+	    (__s64)(p->user_before - conn->user_moved) > 0) {
+		conn->user_moved += size;
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * Takes the queued response p off the queue and finds what it is built
+ * from: the cache entry, still of the generation the verdict saw, its
+ * length, and the clock. Returns NULL, or the reason userspace must answer
+ * the request instead; *size is then the request's length.
+ */
+static __always_inline __u64 *take_hit(struct fs_pending *p,
+				       struct fs_conn *conn,
+				       struct fs_conn_shared *sh,
+				       struct fs_stats *st, __u32 *size,
+				       __u32 *head_only, struct copy_ctx *c)
+{
+	/* read first: the slot may be reused once kern_sent has moved on */
+	__u32 entry = p->entry, gen = p->gen, req_len = p->req_len, zero = 0;
+	struct fs_cache_entry *e;
+
+	*head_only = p->head_only;
+	__sync_fetch_and_add(&sh->kern_sent, 1);
+	if (*size != req_len) {
+		/* skb_send_sock() sent it in pieces (the send buffer ran
+		 * short): userspace gets this one and the rest */
+		st->split_requests++;
+		conn->piece_left = *size < req_len ? req_len - *size : 0;
+		*size = req_len;
+		return &st->fallback_resize;
+	}
+	if (sh->user_rx != sh->user_done ||
+	    sh->user_sent < sh->user_send_target) {
+		/* Userspace owes an earlier answer (an earlier request of
+		 * this pipeline may have been handed back here after the
+		 * verdict saw the connection idle), or its last response is
+		 * not all in the socket yet: ours would overtake it. */
+		return &st->fallback_busy;
+	}
+	e = bpf_map_lookup_elem(&cache_entries, &entry);
+	if (!e || e->gen != gen)
+		return &st->fallback_stale;
+	c->entry = e;
+	c->len = *head_only ? e->head_len : e->resp_len;
+	c->clock = bpf_map_lookup_elem(&http_clock, &zero);
+	if (!c->clock)
+		return &st->fallback_resize;
+	return NULL;
+}
+
+/*
+ * Makes room for a response of len bytes in front of the request, in one
+ * allocation of whole chunks, so that every chunk is copied with a single
+ * helper call. Returns 0 with their number in *nchunks, or -1 if the message
+ * cannot take it now; the request is then still intact.
+ */
+static __always_inline int grow_msg(struct sk_msg_md *msg,
+				    const struct tcp_sock *tp, __u32 len,
+				    __u32 *nchunks)
+{
+	if (len == 0 || len > FS_ENTRY_MAX_CHUNKS * FS_CHUNK_SIZE ||
+	    !fits_sndbuf(tp, len))
+		return -1;
+	*nchunks = (len + FS_CHUNK_SIZE - 1) / FS_CHUNK_SIZE;
+	return bpf_msg_push_data(msg, 0, *nchunks * FS_CHUNK_SIZE, 0) ? -1 : 0;
+}
+
+/*
+ * Copies the response (c->len bytes, the Date stamped) into the nchunks
+ * chunks grow_msg() made room for, then cuts off the padding after it and
+ * the request's req_len bytes. Returns 0, or -1 if it failed part way: the
+ * request is gone by then, so the message can only be dropped.
+ */
+static __always_inline int fill_msg(struct copy_ctx *c, __u32 nchunks,
+				    __u32 req_len)
+{
+	bpf_loop(nchunks, copy_step, c, 0);
+	if (c->err ||
+	    bpf_msg_pop_data(c->msg, c->len,
+			     nchunks * FS_CHUNK_SIZE - c->len + req_len, 0))
+		return -1;
+	return 0;
+}
+
+/* The request is still intact: deliver it to userspace instead. */
+static __always_inline int hand_back(struct sk_msg_md *msg, __u64 cookie,
+				     struct fs_conn_shared *sh,
+				     struct fs_stats *st, __u64 *reason,
+				     __u32 size)
+{
+	__sync_fetch_and_add(&sh->user_rx, size);
+	count_user(st, reason, size);
+	return to_ingress(msg, cookie);
+}
+
 SEC("sk_msg")
 int fs_respond(struct sk_msg_md *msg)
 {
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(msg->sk);
-	struct fs_conn *conn;
-	__u64 cookie;
 	struct copy_ctx c = { .msg = msg };
-	struct fs_cache_entry *e;
+	__u32 size = msg->size, head_only, nchunks;
 	struct fs_conn_shared *sh;
 	struct fs_pending *p;
+	struct fs_conn *conn;
 	struct fs_stats *st;
-	__u32 zero = 0, size = msg->size, entry, gen, head_only;
-	__u32 seq, req_len, len, nchunks;
-	__u64 *reason;
+	__u64 cookie, *reason;
 
 	if (!tp)
 		return SK_PASS;
-	/* sk_msg programs may not call bpf_get_socket_cookie(); the cookie
-	 * exists since userspace asked for SO_COOKIE, so read it directly. */
-	cookie = tp->inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter;
+	cookie = sock_cookie(tp);
 	conn = conn_of(cookie);
 	sh = conn ? shared_of(conn, cookie) : NULL;
 	if ((bpf_get_current_pid_tgid() >> 32) == server_tgid) {
@@ -410,82 +568,20 @@ int fs_respond(struct sk_msg_md *msg)
 	st = stats_this_cpu();
 	if (!sh || !st)
 		return SK_DROP;
-	if (conn->piece_left) {
-		/* the rest of one that came in pieces, handed back below */
-		conn->piece_left -= size < conn->piece_left ? size :
-							       conn->piece_left;
-		return bpf_msg_redirect_hash(msg, &sock_hash, &cookie,
-					     BPF_F_INGRESS);
-	}
-	seq = sh->kern_sent;
-	p = &conn->pending[seq & (FS_PENDING_MAX - 1)];
-	if (seq == sh->kern_queued ||
-	    (__s64)(p->user_before - conn->user_moved) > 0) {
-		/* requests for userspace, counted so by the verdict */
-		conn->user_moved += size;
-		return bpf_msg_redirect_hash(msg, &sock_hash, &cookie,
-					     BPF_F_INGRESS);
-	}
-	/* read first: the slot may be reused once kern_sent has moved on */
-	entry = p->entry;
-	gen = p->gen;
-	head_only = p->head_only;
-	req_len = p->req_len;
-	__sync_fetch_and_add(&sh->kern_sent, 1);
-	if (size != req_len) {
-		/* skb_send_sock() sent it in pieces (the send buffer ran
-		 * short): userspace gets this one and the rest */
-		st->split_requests++;
-		conn->piece_left = size < req_len ? req_len - size : 0;
-		size = req_len;
-		reason = &st->fallback_resize;
-		goto to_user;
-	}
-	if (sh->user_rx != sh->user_done ||
-	    sh->user_sent < sh->user_send_target) {
-		/* Userspace owes an earlier answer (an earlier request of
-		 * this pipeline may have been handed back below after the
-		 * verdict saw the connection idle), or its last response is
-		 * not all in the socket yet: ours would overtake it. */
-		reason = &st->fallback_busy;
-		goto to_user;
-	}
-	e = bpf_map_lookup_elem(&cache_entries, &entry);
-	if (!e || e->gen != gen) {
-		reason = &st->fallback_stale;
-		goto to_user;
-	}
-	c.entry = e;
-	c.len = len = head_only ? e->head_len : e->resp_len;
-	c.clock = bpf_map_lookup_elem(&http_clock, &zero);
-	if (!c.clock || len == 0 || len > FS_ENTRY_MAX_CHUNKS * FS_CHUNK_SIZE ||
-	    !fits_sndbuf(tp, len)) {
-		reason = &st->fallback_resize;
-		goto to_user;
-	}
-	nchunks = (len + FS_CHUNK_SIZE - 1) / FS_CHUNK_SIZE;
-	/* The response goes in front of the request, in one allocation of
-	 * whole chunks, so every chunk is copied with a single helper call. */
-	if (bpf_msg_push_data(msg, 0, nchunks * FS_CHUNK_SIZE, 0)) {
-		reason = &st->fallback_resize;
-		goto to_user;
-	}
-	/* From here the request bytes are gone: a failed copy can only drop. */
-	bpf_loop(nchunks, copy_step, &c, 0);
-	if (c.err ||
-	    bpf_msg_pop_data(msg, len, nchunks * FS_CHUNK_SIZE - len + size, 0))
+	p = pending_of(conn, sh, size);
+	if (!p)
+		return to_ingress(msg, cookie);
+	reason = take_hit(p, conn, sh, st, &size, &head_only, &c);
+	if (reason)
+		return hand_back(msg, cookie, sh, st, reason, size);
+	if (grow_msg(msg, tp, c.len, &nchunks))
+		return hand_back(msg, cookie, sh, st, &st->fallback_resize,
+				 size);
+	if (fill_msg(&c, nchunks, size))
 		return SK_DROP;
 	st->kernel_hits++;
-	st->kernel_bytes += len;
+	st->kernel_bytes += c.len;
 	st->kernel_head_hits += head_only;
 	st->kernel_rx_bytes += size;
 	return SK_PASS;
-
-to_user:
-	/* The request is still intact: deliver it to userspace instead. */
-	__sync_fetch_and_add(&sh->user_rx, size);
-	(*reason)++;
-	st->user_requests++;
-	st->user_bytes += size;
-	return bpf_msg_redirect_hash(msg, &sock_hash, &cookie, BPF_F_INGRESS);
 }
