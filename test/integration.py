@@ -754,10 +754,13 @@ def parse_metrics(text):
             families.add(name)
             current = name
             continue
-        m = re.match(r'^([a-z_]+)(\{[^}]*\})? (\d+)$', line)
+        # whole numbers, but for the _seconds_ families
+        m = re.match(r'^([a-z_]+)(\{[^}]*\})? (\d+(\.\d+)?)$', line)
         assert m, "bad sample line: " + line
         assert m.group(1) == current, "sample outside its family: " + line
-        samples[m.group(1) + (m.group(2) or "")] = int(m.group(3))
+        assert not m.group(4) or "_seconds" in current, line
+        samples[m.group(1) + (m.group(2) or "")] = (
+            float(m.group(3)) if m.group(4) else int(m.group(3)))
     return samples
 
 

@@ -1,4 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The response cache's policy (cache.h): what is admitted, what is evicted
+ * to stay within the chunk budget, what inotify says has changed, and when
+ * a dropped entry's memory may be reused. The maps themselves are written
+ * through kernel_path.c.
+ *
+ * Every operation is O(1), or proportional to what it drops, whatever the
+ * number of entries: a deploy that rewrites thousands of cached files must
+ * not scan the table once per inotify event while the server answers.
+ *  - free ids: a stack;
+ *  - live entries: a list in admission order, the oldest evicted first;
+ *  - dropped entries: a list in drop order, reclaimed from its head once
+ *    their quarantine is over;
+ *  - entries by file: a hash table (several keys may name one file:
+ *    "/dir/" and "/dir/index.html");
+ *  - entries by directory: a list per watched directory, so that a
+ *    directory renamed or removed drops what lies beneath it;
+ *  - watches by inotify descriptor: a hash table.
+ */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <ftw.h>
@@ -11,9 +30,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "files.h"
 #include "http_classify.h"
 #include "kernel_path.h"
@@ -28,12 +47,20 @@
 #define QUARANTINE_NS (2ULL * 1000000000ULL)
 
 #define HEAD_MAX 1024
+#define NONE UINT32_MAX			/* the end of an index list */
+#define FILE_BUCKETS FS_CACHE_ENTRIES	/* a power of two */
+#define WATCH_BUCKETS 1024		/* a power of two */
 
 #define WATCH_MASK (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | \
 		    IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_DELETE_SELF | \
 		    IN_MOVE_SELF | IN_ONLYDIR)
 
 enum entry_state { ENTRY_FREE, ENTRY_LIVE, ENTRY_QUARANTINE };
+
+/* Two-way links of an index list; NONE at either end. */
+struct link {
+	uint32_t prev, next;
+};
 
 struct entry {
 	enum entry_state state;
@@ -42,13 +69,23 @@ struct entry {
 	char *file;			/* relative to the root, no leading '/' */
 	uint32_t nchunks;
 	uint32_t *chunks;
-	uint64_t order;			/* admission order: oldest goes first */
 	uint64_t dropped_ns;
+	struct link age;		/* live list, or the quarantine */
+	struct link same_hash;		/* entries of one file bucket */
+	struct link same_dir;		/* entries of one watch */
+	uint32_t watch;			/* of the directory the file is in */
+};
+
+/* A list of entries through one of their links. */
+struct list {
+	uint32_t head, tail;
 };
 
 struct watch {
-	int wd;
+	int wd;				/* -1: a free slot */
 	char *dir;			/* relative to the root, "" for the root */
+	uint32_t next_by_wd;		/* in its bucket */
+	struct list entries;		/* through same_dir */
 };
 
 /* Shared by the workers: every entry point holds lock. */
@@ -61,24 +98,82 @@ struct cache {
 	int inotify_fd;
 
 	struct entry entries[FS_CACHE_ENTRIES];
+	uint32_t free_ids[FS_CACHE_ENTRIES];
+	uint32_t nfree_ids;
+	struct list live;		/* oldest first */
+	struct list quarantine;		/* first dropped first */
+	struct list file_buckets[FILE_BUCKETS];
 	uint32_t *free_chunks;
 	uint32_t nfree_chunks;
 	uint32_t nquarantined_chunks;	/* free once their quarantine ends */
-	uint64_t next_order;
 
 	struct watch *watches;
-	size_t nwatches;
+	uint32_t nwatches, watch_cap;	/* slots in use or free, allocated */
+	uint32_t free_watch;		/* free slots, through next_by_wd */
+	uint32_t watch_buckets[WATCH_BUCKETS];
 
+	uint64_t live_entries, live_chunks;
 	uint64_t admissions, evictions, invalidations, full;
+	uint64_t invalidation_ns;	/* CPU time on inotify events */
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
+/* ---- index lists ---------------------------------------------------- */
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+/* The link member at offset off of entry id. */
+static struct link *link_of(struct cache *c, uint32_t id, size_t off)
+{
+	return (struct link *)((char *)&c->entries[id] + off);
 }
+
+static void list_push(struct cache *c, struct list *l, uint32_t id, size_t off)
+{
+	struct link *k = link_of(c, id, off);
+
+	k->prev = l->tail;
+	k->next = NONE;
+	if (l->tail != NONE)
+		link_of(c, l->tail, off)->next = id;
+	else
+		l->head = id;
+	l->tail = id;
+}
+
+static void list_remove(struct cache *c, struct list *l, uint32_t id,
+			size_t off)
+{
+	struct link *k = link_of(c, id, off);
+
+	if (k->prev != NONE)
+		link_of(c, k->prev, off)->next = k->next;
+	else
+		l->head = k->next;
+	if (k->next != NONE)
+		link_of(c, k->next, off)->prev = k->prev;
+	else
+		l->tail = k->prev;
+}
+
+#define AGE offsetof(struct entry, age)
+#define SAME_HASH offsetof(struct entry, same_hash)
+#define SAME_DIR offsetof(struct entry, same_dir)
+#define EMPTY_LIST ((struct list){ NONE, NONE })
+
+/* FNV-1a: short paths, no adversary choosing them but the site's owner. */
+static uint32_t hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static struct list *file_bucket(struct cache *c, const char *file)
+{
+	return &c->file_buckets[hash_str(file) & (FILE_BUCKETS - 1)];
+}
+
+/* ---- the cache ------------------------------------------------------- */
 
 struct cache *cache_new(struct kernel_path *kp, const char *root_path,
 			int root_fd, uint64_t max_file)
@@ -92,6 +187,14 @@ struct cache *cache_new(struct kernel_path *kp, const char *root_path,
 	c->kp = kp;
 	c->root_fd = root_fd;
 	c->max_file = max_file;
+	c->inotify_fd = -1;
+	c->live = c->quarantine = EMPTY_LIST;
+	memset(c->file_buckets, 0xff, sizeof(c->file_buckets));
+	memset(c->watch_buckets, 0xff, sizeof(c->watch_buckets));
+	c->free_watch = NONE;
+	for (i = 0; i < FS_CACHE_ENTRIES; i++)
+		c->free_ids[i] = FS_CACHE_ENTRIES - 1 - i;
+	c->nfree_ids = FS_CACHE_ENTRIES;
 	c->root_path = strdup(root_path);
 	c->free_chunks = calloc(kp->chunk_count, sizeof(*c->free_chunks));
 	if (!c->root_path || !c->free_chunks)
@@ -125,7 +228,7 @@ void cache_free(struct cache *c)
 	for (i = 0; i < c->nwatches; i++)
 		free(c->watches[i].dir);
 	free(c->watches);
-	if (c->inotify_fd > 0)
+	if (c->inotify_fd >= 0)
 		close(c->inotify_fd);
 	free(c->free_chunks);
 	free(c->root_path);
@@ -138,44 +241,38 @@ int cache_event_fd(const struct cache *c)
 	return c->inotify_fd;
 }
 
-/* Stops the kernel from answering with entry e: responses already queued
- * see a new generation and fall back to userspace.
- *
- * Only the generation may change. The sk_msg stage reads the entry field by
- * field while this update copies the whole value: had lengths or chunk ids
- * changed too, a copy already past the generation check could mix old and
- * new fields (seen: Date stamped over the status line). Rewriting every
- * other byte unchanged, the entry stays whole until its quarantine ends. */
+/* Stops the kernel from answering with live entry id: responses already
+ * queued see a new generation and fall back to userspace. */
 static void entry_drop(struct cache *c, uint32_t id)
 {
 	struct entry *e = &c->entries[id];
-	struct fs_cache_entry retired;
+	int err = kernel_path_cache_retire(c->kp, &e->key, id, ++e->gen);
 
-	if (e->state != ENTRY_LIVE)
-		return;
-	if (bpf_map_delete_elem(c->kp->file_cache_fd, &e->key) && errno != ENOENT)
-		log_warn("cache: dropping '%s': %s", e->file, strerror(errno));
-	if (bpf_map_lookup_elem(c->kp->cache_entries_fd, &id, &retired) == 0) {
-		retired.gen = ++e->gen;
-		if (bpf_map_update_elem(c->kp->cache_entries_fd, &id, &retired,
-					BPF_ANY))
-			log_warn("cache: retiring entry %u: %s", id,
-				 strerror(errno));
-	} else {
-		log_warn("cache: reading entry %u: %s", id, strerror(errno));
-	}
+	if (err)
+		log_warn("cache: dropping '%s': %s", e->file, strerror(-err));
 	log_debug("Dropped '%s' from the kernel cache", e->file);
+	list_remove(c, &c->live, id, AGE);
+	list_remove(c, file_bucket(c, e->file), id, SAME_HASH);
+	list_remove(c, &c->watches[e->watch].entries, id, SAME_DIR);
+	c->live_entries--;
+	c->live_chunks -= e->nchunks;
 	c->nquarantined_chunks += e->nchunks;
 	e->state = ENTRY_QUARANTINE;
-	e->dropped_ns = now_ns();
+	e->dropped_ns = clock_now_ns();
+	list_push(c, &c->quarantine, id, AGE);
 }
 
-static void entry_reclaim(struct cache *c, struct entry *e)
+/* Gives id and its chunks back: an entry never published, or one whose
+ * quarantine is over. */
+static void entry_reclaim(struct cache *c, uint32_t id)
 {
+	struct entry *e = &c->entries[id];
 	uint32_t i;
 
-	if (e->state == ENTRY_QUARANTINE)
+	if (e->state == ENTRY_QUARANTINE) {
 		c->nquarantined_chunks -= e->nchunks;
+		list_remove(c, &c->quarantine, id, AGE);
+	}
 	for (i = 0; i < e->nchunks; i++)
 		c->free_chunks[c->nfree_chunks++] = e->chunks[i];
 	free(e->chunks);
@@ -184,39 +281,27 @@ static void entry_reclaim(struct cache *c, struct entry *e)
 	e->file = NULL;
 	e->nchunks = 0;
 	e->state = ENTRY_FREE;
+	c->free_ids[c->nfree_ids++] = id;
 }
 
 void cache_tick(struct cache *c)
 {
-	uint64_t now = now_ns();
-	size_t i;
+	uint64_t now = clock_now_ns();
+	uint32_t id;
 
 	pthread_mutex_lock(&c->lock);
-	for (i = 0; i < FS_CACHE_ENTRIES; i++) {
-		struct entry *e = &c->entries[i];
-
-		if (e->state == ENTRY_QUARANTINE &&
-		    now - e->dropped_ns >= QUARANTINE_NS)
-			entry_reclaim(c, e);
-	}
+	while ((id = c->quarantine.head) != NONE &&
+	       now - c->entries[id].dropped_ns >= QUARANTINE_NS)
+		entry_reclaim(c, id);
 	pthread_mutex_unlock(&c->lock);
 }
 
 /* Drops the oldest live entry. Returns false if there is none. */
 static bool evict_oldest(struct cache *c)
 {
-	uint64_t best = UINT64_MAX;
-	uint32_t i, victim = 0;
-
-	for (i = 0; i < FS_CACHE_ENTRIES; i++)
-		if (c->entries[i].state == ENTRY_LIVE &&
-		    c->entries[i].order < best) {
-			best = c->entries[i].order;
-			victim = i;
-		}
-	if (best == UINT64_MAX)
+	if (c->live.head == NONE)
 		return false;
-	entry_drop(c, victim);
+	entry_drop(c, c->live.head);
 	c->evictions++;
 	return true;
 }
@@ -224,15 +309,11 @@ static bool evict_oldest(struct cache *c)
 /* A free entry id, evicting if needed; -1 if every id is in quarantine. */
 static int entry_alloc(struct cache *c)
 {
-	uint32_t i;
-
-	for (;;) {
-		for (i = 0; i < FS_CACHE_ENTRIES; i++)
-			if (c->entries[i].state == ENTRY_FREE)
-				return i;
-		if (!evict_oldest(c))
-			return -1;
-	}
+	if (!c->nfree_ids)
+		evict_oldest(c);	/* its id is free only after quarantine */
+	if (!c->nfree_ids)
+		return -1;
+	return c->free_ids[--c->nfree_ids];
 }
 
 /* Evicted chunks come back only after their quarantine: evict just enough
@@ -245,49 +326,104 @@ static bool chunks_reserve(struct cache *c, uint32_t n)
 	return c->nfree_chunks >= n;
 }
 
-/* Watches every directory from the root down to dir, so that a rename or
- * removal anywhere on the way is seen. */
-static bool watch_dirs(struct cache *c, const char *file)
+/* ---- watches --------------------------------------------------------- */
+
+static uint32_t *watch_bucket(struct cache *c, int wd)
+{
+	return &c->watch_buckets[(uint32_t)wd & (WATCH_BUCKETS - 1)];
+}
+
+static uint32_t watch_of(struct cache *c, int wd)
+{
+	uint32_t i = *watch_bucket(c, wd);
+
+	while (i != NONE && c->watches[i].wd != wd)
+		i = c->watches[i].next_by_wd;
+	return i;
+}
+
+/* A slot for watch wd on rel; NONE when out of memory. */
+static uint32_t watch_add(struct cache *c, int wd, const char *rel)
+{
+	char *dir = strdup(rel);
+	uint32_t i = c->free_watch;
+
+	if (!dir)
+		return NONE;
+	if (i != NONE) {
+		c->free_watch = c->watches[i].next_by_wd;
+	} else {
+		if (c->nwatches == c->watch_cap) {
+			uint32_t cap = c->watch_cap ? 2 * c->watch_cap : 64;
+			struct watch *w = realloc(c->watches, cap * sizeof(*w));
+
+			if (!w) {
+				free(dir);
+				return NONE;
+			}
+			c->watches = w;
+			c->watch_cap = cap;
+		}
+		i = c->nwatches++;
+	}
+	c->watches[i] = (struct watch){ .wd = wd, .dir = dir,
+					.next_by_wd = *watch_bucket(c, wd),
+					.entries = EMPTY_LIST };
+	*watch_bucket(c, wd) = i;
+	return i;
+}
+
+static void watch_remove(struct cache *c, uint32_t i)
+{
+	struct watch *w = &c->watches[i];
+	uint32_t *p = watch_bucket(c, w->wd);
+
+	while (*p != i)
+		p = &c->watches[*p].next_by_wd;
+	*p = w->next_by_wd;
+	inotify_rm_watch(c->inotify_fd, w->wd);
+	free(w->dir);
+	*w = (struct watch){ .wd = -1, .next_by_wd = c->free_watch };
+	c->free_watch = i;
+}
+
+/* Watches every directory from the root down to file's, so that a rename
+ * or removal anywhere on the way is seen. Returns the slot of file's
+ * directory, or NONE. */
+static uint32_t watch_dirs(struct cache *c, const char *file)
 {
 	char rel[PATH_MAX], abs[PATH_MAX * 2];
 	const char *slash = file;
-	size_t i;
 
 	for (;;) {
 		size_t len = slash == file ? 0 : (size_t)(slash - file);
-		struct watch *w;
+		uint32_t i;
 		int wd;
 
 		if (len >= sizeof(rel))
-			return false;
+			return NONE;
 		memcpy(rel, file, len);
 		rel[len] = '\0';
 		snprintf(abs, sizeof(abs), "%s/%s", c->root_path, rel);
 		wd = inotify_add_watch(c->inotify_fd, abs, WATCH_MASK);
 		if (wd < 0) {
 			log_warn("cache: watching '%s': %s", abs, strerror(errno));
-			return false;
+			return NONE;
 		}
-		for (i = 0; i < c->nwatches && c->watches[i].wd != wd; i++)
-			;
-		if (i == c->nwatches) {
-			w = realloc(c->watches, (c->nwatches + 1) * sizeof(*w));
-			if (!w)
-				return false;
-			c->watches = w;
-			w[i].wd = wd;
-			w[i].dir = strdup(rel);
-			if (!w[i].dir)
-				return false;
-			c->nwatches++;
-		}
+		i = watch_of(c, wd);
+		if (i == NONE)
+			i = watch_add(c, wd, rel);
+		if (i == NONE)
+			return NONE;
 		slash = strchr(slash == file ? file : slash + 1, '/');
 		if (!slash)
-			return true;
+			return i;
 	}
 }
 
-/* Reads the whole file into buf at off; false if it changed meanwhile. */
+/* ---- admission ------------------------------------------------------- */
+
+/* Reads the whole file into buf; false if it changed meanwhile. */
 static bool read_body(int fd, const struct stat *before, char *buf, size_t len)
 {
 	struct stat after;
@@ -307,26 +443,33 @@ static bool read_body(int fd, const struct stat *before, char *buf, size_t len)
 	       after.st_mtim.tv_nsec == before->st_mtim.tv_nsec;
 }
 
-static bool write_chunks(struct cache *c, struct entry *e, const char *resp)
+/* Writes the response and its entry, then publishes the key. */
+static bool entry_publish(struct cache *c, uint32_t id, const char *resp,
+			  size_t head_len, size_t date_off, size_t resp_len)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u32 count = e->nchunks;
+	struct entry *e = &c->entries[id];
+	struct fs_cache_entry me = {
+		.gen = ++e->gen,
+		.resp_len = resp_len,
+		.head_len = head_len,
+		.date_off = date_off,
+		.nchunks = e->nchunks,
+	};
+	int err = kernel_path_cache_write(c->kp, e->chunks, e->nchunks, resp);
 
-	if (bpf_map_update_batch(c->kp->cache_chunks_fd, e->chunks, resp,
-				 &count, &opts)) {
-		log_warn("cache: writing '%s': %s", e->file, strerror(errno));
-		return false;
-	}
-	return true;
+	memcpy(me.chunk, e->chunks, e->nchunks * sizeof(*e->chunks));
+	if (!err)
+		err = kernel_path_cache_publish(c->kp, &e->key, id, &me);
+	if (err)
+		log_warn("cache: publishing '%s': %s", e->file, strerror(-err));
+	return !err;
 }
 
-/* Builds the response, writes it into the maps and publishes the key. */
+/* Builds the response of the file open as fd, in chunks of its own. */
 static bool entry_fill(struct cache *c, uint32_t id, int fd,
 		       const struct stat *st)
 {
 	struct entry *e = &c->entries[id];
-	struct fs_cache_entry me = {};
-	struct fs_cache_ref ref;
 	struct http_etag etag;
 	struct http_head h;
 	size_t head_len, date_off, resp_len;
@@ -355,23 +498,7 @@ static bool entry_fill(struct cache *c, uint32_t id, int fd,
 	/* only now can entry_reclaim() give the chunks back */
 	for (e->nchunks = 0; e->nchunks < n; e->nchunks++)
 		e->chunks[e->nchunks] = c->free_chunks[--c->nfree_chunks];
-	if (!write_chunks(c, e, resp))
-		goto out;
-
-	me.gen = ++e->gen;
-	me.resp_len = resp_len;
-	me.head_len = head_len;
-	me.date_off = date_off;
-	me.nchunks = e->nchunks;
-	memcpy(me.chunk, e->chunks, e->nchunks * sizeof(*e->chunks));
-	ref.entry = id;
-	ref.gen = me.gen;
-	if (bpf_map_update_elem(c->kp->cache_entries_fd, &id, &me, BPF_ANY) ||
-	    bpf_map_update_elem(c->kp->file_cache_fd, &e->key, &ref, BPF_ANY)) {
-		log_warn("cache: publishing '%s': %s", e->file, strerror(errno));
-		goto out;
-	}
-	ok = true;
+	ok = entry_publish(c, id, resp, head_len, date_off, resp_len);
 out:
 	free(resp);
 	return ok;
@@ -392,19 +519,32 @@ static bool key_is_cacheable(const char *key)
 	       scan.out.path_len == strlen(key);
 }
 
+/* The live entry for file, now in the lists that find it again. */
+static void entry_link(struct cache *c, uint32_t id, uint32_t watch)
+{
+	struct entry *e = &c->entries[id];
+
+	e->state = ENTRY_LIVE;
+	e->watch = watch;
+	list_push(c, &c->live, id, AGE);
+	list_push(c, file_bucket(c, e->file), id, SAME_HASH);
+	list_push(c, &c->watches[watch].entries, id, SAME_DIR);
+	c->live_entries++;
+	c->live_chunks += e->nchunks;
+	c->admissions++;
+}
+
 static bool admit(struct cache *c, const char *key, const char *file)
 {
-	struct fs_cache_ref ref;
 	struct fs_cache_key k = {};
 	struct stat st;
-	struct entry *e;
+	uint32_t watch;
 	int id, fd;
-	bool ok;
 
 	if (strlen(key) >= FS_KEY_MAX || !key_is_cacheable(key))
 		return false;
 	strncpy(k.path, key, sizeof(k.path) - 1);
-	if (!bpf_map_lookup_elem(c->kp->file_cache_fd, &k, &ref))
+	if (kernel_path_cache_lookup(c->kp, &k) == 0)
 		return false;	/* already there */
 
 	fd = files_open(c->root_fd, file, true);
@@ -421,20 +561,18 @@ static bool admit(struct cache *c, const char *key, const char *file)
 		close(fd);
 		return false;
 	}
-	e = &c->entries[id];
-	e->key = k;
-	e->file = strdup(file + strspn(file, "/"));
+	c->entries[id].key = k;
+	c->entries[id].file = strdup(file + strspn(file, "/"));
 	/* The watch must exist before the bytes are read, or a change made
 	 * in between would go unseen. */
-	ok = e->file && watch_dirs(c, e->file) && entry_fill(c, id, fd, &st);
-	close(fd);
-	if (!ok) {
-		entry_reclaim(c, e);
+	watch = c->entries[id].file ? watch_dirs(c, c->entries[id].file) : NONE;
+	if (watch == NONE || !entry_fill(c, id, fd, &st)) {
+		close(fd);
+		entry_reclaim(c, id);
 		return false;
 	}
-	e->state = ENTRY_LIVE;
-	e->order = c->next_order++;
-	c->admissions++;
+	close(fd);
+	entry_link(c, id, watch);
 	log_debug("Cached file '%s' in kernel", key);
 	return true;
 }
@@ -500,15 +638,7 @@ void cache_preload(struct cache *c, uint64_t max_size, const char *reserved)
 	pthread_mutex_unlock(&c->lock);
 }
 
-static struct watch *watch_of(struct cache *c, int wd)
-{
-	size_t i;
-
-	for (i = 0; i < c->nwatches; i++)
-		if (c->watches[i].wd == wd)
-			return &c->watches[i];
-	return NULL;
-}
+/* ---- invalidation ---------------------------------------------------- */
 
 static bool path_within(const char *file, const char *path)
 {
@@ -520,94 +650,106 @@ static bool path_within(const char *file, const char *path)
 	       (file[len] == '\0' || file[len] == '/');
 }
 
-/* Drops every entry whose file is path or lies beneath it. */
-static void invalidate(struct cache *c, const char *path)
+static void invalidate_entry(struct cache *c, uint32_t id)
+{
+	entry_drop(c, id);
+	c->invalidations++;
+}
+
+/* Drops the entries of file (relative to the root). */
+static void invalidate_file(struct cache *c, const char *file)
+{
+	uint32_t id = file_bucket(c, file)->head;
+
+	while (id != NONE) {
+		uint32_t next = c->entries[id].same_hash.next;
+
+		if (strcmp(c->entries[id].file, file) == 0)
+			invalidate_entry(c, id);
+		id = next;
+	}
+}
+
+/*
+ * Drops every entry beneath directory dir ("" for all), and with forget
+ * also the watches of the directories there, whose paths are now stale.
+ * Proportional to the watched directories, and only on directory events.
+ */
+static void invalidate_dir(struct cache *c, const char *dir, bool forget)
 {
 	uint32_t i;
 
-	for (i = 0; i < FS_CACHE_ENTRIES; i++)
-		if (c->entries[i].state == ENTRY_LIVE &&
-		    path_within(c->entries[i].file, path)) {
-			entry_drop(c, i);
-			c->invalidations++;
-		}
-}
-
-/* Watches of directories that were renamed or removed name stale paths. */
-static void forget_watches(struct cache *c, const char *path)
-{
-	size_t i = 0;
-
-	while (i < c->nwatches) {
+	for (i = 0; i < c->nwatches; i++) {
 		struct watch *w = &c->watches[i];
 
-		if (*path && path_within(w->dir, path)) {
-			inotify_rm_watch(c->inotify_fd, w->wd);
-			free(w->dir);
-			*w = c->watches[--c->nwatches];
-		} else {
-			i++;
-		}
+		if (w->wd < 0 || !path_within(w->dir, dir))
+			continue;
+		while (w->entries.head != NONE)
+			invalidate_entry(c, w->entries.head);
+		if (forget && *dir)
+			watch_remove(c, i);
 	}
 }
 
 static void handle_event(struct cache *c, const struct inotify_event *ev)
 {
 	char path[PATH_MAX * 2];
-	struct watch *w;
+	uint32_t i;
 
 	if (ev->mask & IN_Q_OVERFLOW) {
 		log_warn("cache: inotify queue overflowed, dropping everything");
-		invalidate(c, "");
+		while (c->live.head != NONE)
+			invalidate_entry(c, c->live.head);
 		return;
 	}
-	w = watch_of(c, ev->wd);
-	if (!w)
+	i = watch_of(c, ev->wd);
+	if (i == NONE)
 		return;
+	/* a copy: forgetting the watch frees its dir */
+	snprintf(path, sizeof(path), "%s%s%s", c->watches[i].dir,
+		 ev->len && *c->watches[i].dir ? "/" : "",
+		 ev->len ? ev->name : "");
 	if (ev->len == 0) {
 		/* the directory itself went away or moved */
-		invalidate(c, w->dir);
-		forget_watches(c, w->dir);
+		invalidate_dir(c, path, true);
 		return;
 	}
-	snprintf(path, sizeof(path), "%s%s%s", w->dir, *w->dir ? "/" : "",
-		 ev->name);
-	invalidate(c, path);
-	if (ev->mask & IN_ISDIR &&
-	    ev->mask & (IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE))
-		forget_watches(c, path);
+	invalidate_file(c, path);
+	if (ev->mask & IN_ISDIR)
+		invalidate_dir(c, path, ev->mask & (IN_MOVED_FROM |
+						    IN_MOVED_TO | IN_DELETE));
 }
 
 void cache_handle_events(struct cache *c, const char *buf, size_t len)
 {
+	struct timespec t0, t1;
 	size_t off = 0;
 
 	pthread_mutex_lock(&c->lock);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
 	while (off + sizeof(struct inotify_event) <= len) {
 		const struct inotify_event *ev = (const void *)(buf + off);
 
 		handle_event(c, ev);
 		off += sizeof(*ev) + ev->len;
 	}
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+	c->invalidation_ns += (t1.tv_sec - t0.tv_sec) * 1000000000LL +
+			      (t1.tv_nsec - t0.tv_nsec);
 	pthread_mutex_unlock(&c->lock);
 }
 
 void cache_get_stats(struct cache *c, struct cache_stats *out)
 {
-	size_t i;
-
 	pthread_mutex_lock(&c->lock);
 	*out = (struct cache_stats){
+		.entries = c->live_entries,
+		.bytes = c->live_chunks * FS_CHUNK_SIZE,
 		.admissions = c->admissions,
 		.evictions = c->evictions,
 		.invalidations = c->invalidations,
 		.full = c->full,
+		.invalidation_ns = c->invalidation_ns,
 	};
-	for (i = 0; i < FS_CACHE_ENTRIES; i++)
-		if (c->entries[i].state == ENTRY_LIVE) {
-			out->entries++;
-			out->bytes += (uint64_t)c->entries[i].nchunks *
-				      FS_CHUNK_SIZE;
-		}
 	pthread_mutex_unlock(&c->lock);
 }

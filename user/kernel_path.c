@@ -1,4 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The kernel path from userspace (kernel_path.h): what the running kernel
+ * can do, loading and attaching the programs, and every map operation:
+ * connections in and out of the sockhash, the clock, the stats, and the
+ * response cache's maps on behalf of cache.c.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,5 +256,53 @@ int kernel_path_read_stats(const struct kernel_path *kp, struct fs_stats *out)
 		for (f = 0; f < sizeof(*out) / sizeof(__u64); f++)
 			sum[f] += ((__u64 *)&percpu[i])[f];
 	free(percpu);
+	return err;
+}
+
+int kernel_path_cache_lookup(const struct kernel_path *kp,
+			     const struct fs_cache_key *key)
+{
+	struct fs_cache_ref ref;
+
+	return bpf_map_lookup_elem(kp->file_cache_fd, key, &ref) ? -errno : 0;
+}
+
+int kernel_path_cache_write(struct kernel_path *kp, const uint32_t *chunks,
+			    uint32_t nchunks, const void *bytes)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = nchunks;
+
+	return bpf_map_update_batch(kp->cache_chunks_fd, chunks, bytes, &count,
+				    &opts) ? -errno : 0;
+}
+
+int kernel_path_cache_publish(struct kernel_path *kp,
+			      const struct fs_cache_key *key, uint32_t id,
+			      const struct fs_cache_entry *entry)
+{
+	struct fs_cache_ref ref = { .entry = id, .gen = entry->gen };
+
+	if (bpf_map_update_elem(kp->cache_entries_fd, &id, entry, BPF_ANY) ||
+	    bpf_map_update_elem(kp->file_cache_fd, key, &ref, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int kernel_path_cache_retire(struct kernel_path *kp,
+			     const struct fs_cache_key *key, uint32_t id,
+			     uint32_t gen)
+{
+	struct fs_cache_entry retired;
+	int err = 0;
+
+	/* the entry is retired even if the key would not go */
+	if (bpf_map_delete_elem(kp->file_cache_fd, key) && errno != ENOENT)
+		err = -errno;
+	if (bpf_map_lookup_elem(kp->cache_entries_fd, &id, &retired))
+		return -errno;
+	retired.gen = gen;
+	if (bpf_map_update_elem(kp->cache_entries_fd, &id, &retired, BPF_ANY))
+		return -errno;
 	return err;
 }

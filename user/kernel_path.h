@@ -104,6 +104,28 @@ static inline uint32_t kernel_path_activity(const struct kernel_path *kp,
 
 void kernel_path_set_clock(struct kernel_path *kp, const char *date);
 
+/*
+ * The response cache's maps, for cache.c. Each returns 0 or -errno.
+ * Entry id's chunks are written first, then its entry, and only then is
+ * key published: the kernel never finds a key whose entry is not whole.
+ */
+int kernel_path_cache_lookup(const struct kernel_path *kp,
+			     const struct fs_cache_key *key);
+int kernel_path_cache_write(struct kernel_path *kp, const uint32_t *chunks,
+			    uint32_t nchunks, const void *bytes);
+int kernel_path_cache_publish(struct kernel_path *kp,
+			      const struct fs_cache_key *key, uint32_t id,
+			      const struct fs_cache_entry *entry);
+/* Unpublishes key and gives entry id generation gen, so that responses
+ * queued for it fall back to userspace. Only gen changes: the sk_msg stage
+ * reads the entry field by field while this update copies the whole value,
+ * and had lengths or chunk ids changed too, a copy already past the
+ * generation check could mix old and new fields (seen: Date stamped over
+ * the status line). */
+int kernel_path_cache_retire(struct kernel_path *kp,
+			     const struct fs_cache_key *key, uint32_t id,
+			     uint32_t gen);
+
 /* Sums the per-CPU stats map. Returns 0 or -errno. */
 int kernel_path_read_stats(const struct kernel_path *kp, struct fs_stats *out);
 

@@ -204,6 +204,11 @@ static void cache(struct out *o, const struct cache_stats *cs)
 	       "Admissions refused: no room even after evicting (evicted "
 	       "memory is reused after a 2 s quarantine).",
 	       cs->full);
+	family(o, "fileserver_cache_invalidation_seconds_total", "counter",
+	       "CPU time spent on inotify events (invalidation).");
+	put(o, "fileserver_cache_invalidation_seconds_total %llu.%09llu\n",
+	    (unsigned long long)(cs->invalidation_ns / 1000000000),
+	    (unsigned long long)(cs->invalidation_ns % 1000000000));
 }
 
 /* total += what workers[0..n) have counted so far */

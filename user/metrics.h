@@ -43,6 +43,7 @@ struct cache_stats {
 	uint64_t evictions;
 	uint64_t invalidations;
 	uint64_t full;		/* admissions refused for want of room */
+	uint64_t invalidation_ns;	/* CPU time on inotify events */
 };
 
 /* A worker's counters are written by that worker only and read by any
