@@ -5,18 +5,14 @@
  * a dropped entry's memory may be reused. The maps themselves are written
  * through kernel_path.c.
  *
- * Every operation is O(1), or proportional to what it drops, whatever the
- * number of entries: a deploy that rewrites thousands of cached files must
- * not scan the table once per inotify event while the server answers.
- *  - free ids: a stack;
- *  - live entries: a list in admission order, the oldest evicted first;
- *  - dropped entries: a list in drop order, reclaimed from its head once
- *    their quarantine is over;
- *  - entries by file: a hash table (several keys may name one file:
- *    "/dir/" and "/dir/index.html");
- *  - entries by directory: a list per watched directory, so that a
- *    directory renamed or removed drops what lies beneath it;
- *  - watches by inotify descriptor: a hash table.
+ * Every operation is O(1), or proportional to what it drops: a deploy that
+ * rewrites thousands of cached files must not scan the table per inotify
+ * event. Free ids are a stack; live entries a list in admission order (the
+ * oldest evicted first); dropped ones a list in drop order, reclaimed from
+ * its head; entries are hashed by file (several keys may name one file:
+ * "/dir/" and "/dir/index.html") and listed by watched directory (a
+ * directory renamed or removed drops what lies beneath); watches are
+ * hashed by inotify descriptor.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,7 +24,6 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
