@@ -31,10 +31,10 @@
 
 /* The kernel's cache needs room for one whole entry, and counts its chunks
  * in 32 bits. */
-#define CACHE_SIZE_MIN	((unsigned long long)FS_CHUNK_SIZE * FS_ENTRY_MAX_CHUNKS)
-#define CACHE_SIZE_MAX	(((unsigned long long)UINT32_MAX + 1) * FS_CHUNK_SIZE - 1)
+#define CACHE_SIZE_MIN	(FS_CHUNK_SIZE * FS_ENTRY_MAX_CHUNKS)
+#define CACHE_SIZE_MAX	((UINT32_MAX + 1ULL) * FS_CHUNK_SIZE - 1)
 
-#define SECONDS_MAX	3600
+#define SECONDS		.min = 1, .max = 3600
 
 enum setting_type {
 	T_PORT,		/* uint16_t, 1-65535 */
@@ -47,8 +47,7 @@ enum setting_type {
 	T_BOOL,		/* bool with a value, printed on/off */
 	T_ENUM,		/* unsigned, one of names[] */
 	T_SIZE,		/* uint64_t, K/M/G suffixes, min-max */
-	T_COUNT,	/* unsigned, min-max */
-	T_SECONDS,	/* unsigned, 1-3600 */
+	T_COUNT,	/* unsigned, min-max (seconds: 1-3600) */
 };
 
 struct setting {
@@ -59,7 +58,7 @@ struct setting {
 	const char *def;	/* the default as a file says it; NULL: 0 */
 	unsigned long long min, max;	/* T_SIZE and T_COUNT */
 	const char *const *names;	/* T_ENUM, by value */
-	const char *arg;	/* --help: the value's name */
+	const char *arg;	/* the value's name; NULL: a switch */
 	const char *help;	/* --help: '\n' goes on, '@' is the default */
 	const char *what;	/* for messages: "invalid <what> '<value>'" */
 	bool live;		/* SIGHUP takes it on */
@@ -70,9 +69,8 @@ struct setting {
 	((const type *)((const char *)(c) + (s)->offset))
 #define AT(field)	.offset = offsetof(struct server_config, field)
 
-/* T_ENUM fields are read and written as unsigned. */
 _Static_assert(sizeof(enum kernel_pass) == sizeof(unsigned),
-	       "enum kernel_pass is not unsigned-sized");
+	       "T_ENUM fields are read and written as unsigned");
 
 static const char *const kernel_pass_names[] = {
 	[KERNEL_PASS_AUTO] = "auto",
@@ -100,8 +98,7 @@ static const struct setting settings[] = {
 	  .help = "serve everything from userspace (eBPF off)",
 	  .what = "no-kernel-cache (true/false)" },
 	{ "kernel-processing", 0, T_BOOL, AT(kernel_cache), .def = "on",
-	  .arg = "BOOL",
-	  .help = "answer hot files by eBPF in the kernel\n"
+	  .arg = "BOOL", .help = "answer hot files by eBPF in the kernel\n"
 		  "(default @; off is -n)",
 	  .what = "kernel processing (true/false)" },
 	{ "kernel-pass", 0, T_ENUM, AT(kernel_pass), .def = "auto",
@@ -130,14 +127,15 @@ static const struct setting settings[] = {
 	  .help = "userspace worker threads (default @: one per\n"
 		  "CPU the process may run on)",
 	  .what = "workers (0-" WORKERS_MAX_TEXT ", 0: one per CPU)" },
-	{ "header-timeout", 0, T_SECONDS, AT(header_timeout), .def = "10",
-	  .arg = "SECS", .help = "time to receive a request head (default @)",
+	{ "header-timeout", 0, T_COUNT, AT(header_timeout), .def = "10",
+	  SECONDS, .arg = "SECS",
+	  .help = "time to receive a request head (default @)",
 	  .what = "header timeout (1-3600 s)", .live = true },
-	{ "idle-timeout", 0, T_SECONDS, AT(idle_timeout), .def = "75",
+	{ "idle-timeout", 0, T_COUNT, AT(idle_timeout), .def = "75", SECONDS,
 	  .arg = "SECS", .help = "keep-alive idle time (default @)",
 	  .what = "idle timeout (1-3600 s)", .live = true },
-	{ "shutdown-timeout", 0, T_SECONDS, AT(shutdown_timeout), .def = "10",
-	  .arg = "SECS",
+	{ "shutdown-timeout", 0, T_COUNT, AT(shutdown_timeout), .def = "10",
+	  SECONDS, .arg = "SECS",
 	  .help = "on SIGTERM, time to finish the responses\n"
 		  "under way (default @; a second signal\n"
 		  "stops at once)",
@@ -224,7 +222,7 @@ static bool parse_bool(const char *s, bool *out)
 }
 
 static bool parse_enum(const char *s, const char *const *names,
-		       unsigned *out)
+		       unsigned long long *out)
 {
 	unsigned i;
 
@@ -236,19 +234,58 @@ static bool parse_enum(const char *s, const char *const *names,
 	return false;
 }
 
+/* The size of a field holding a number, by the type of its setting. */
+static const unsigned char field_size[] = {
+	[T_PORT] = sizeof(uint16_t),
+	[T_SWITCH] = sizeof(bool),
+	[T_NOT_SWITCH] = sizeof(bool),
+	[T_BOOL] = sizeof(bool),
+	[T_ENUM] = sizeof(unsigned),
+	[T_SIZE] = sizeof(uint64_t),
+	[T_COUNT] = sizeof(unsigned),
+};
+
+static unsigned long long get_number(const struct server_config *c,
+				     const struct setting *s)
+{
+	switch (field_size[s->type]) {
+	case sizeof(bool):
+		return *CFIELD(c, s, bool);
+	case sizeof(uint16_t):
+		return *CFIELD(c, s, uint16_t);
+	case sizeof(unsigned):
+		return *CFIELD(c, s, unsigned);
+	}
+	return *CFIELD(c, s, uint64_t);
+}
+
+/* Atomic: on SIGHUP, the workers read the live settings meanwhile. */
+static void set_number(struct server_config *c, const struct setting *s,
+		       unsigned long long v)
+{
+	switch (field_size[s->type]) {
+	case sizeof(bool):
+		__atomic_store_n(FIELD(c, s, bool), v, __ATOMIC_RELAXED);
+		break;
+	case sizeof(uint16_t):
+		__atomic_store_n(FIELD(c, s, uint16_t), v, __ATOMIC_RELAXED);
+		break;
+	case sizeof(unsigned):
+		__atomic_store_n(FIELD(c, s, unsigned), v, __ATOMIC_RELAXED);
+		break;
+	default:
+		__atomic_store_n(FIELD(c, s, uint64_t), v, __ATOMIC_RELAXED);
+	}
+}
+
 /* Sets s's field from value, which must outlive the config. */
 static bool parse_value(struct server_config *c, const struct setting *s,
 			const char *value)
 {
-	unsigned long long n;
-	bool b;
+	unsigned long long n = 0;
+	bool ok = false, b = false;
 
 	switch (s->type) {
-	case T_PORT:
-		if (!parse_uint(value, 1, 65535, &n))
-			return false;
-		*FIELD(c, s, uint16_t) = n;
-		return true;
 	case T_USER:
 		c->user_explicit = true;
 		/* fall through */
@@ -259,30 +296,28 @@ static bool parse_value(struct server_config *c, const struct setting *s,
 	case T_INTERFACE:
 		*FIELD(c, s, const char *) = *value ? value : NULL;
 		return true;
+	case T_PORT:
+		ok = parse_uint(value, 1, 65535, &n);
+		break;
 	case T_SWITCH:
 	case T_BOOL:
-		return parse_bool(value, FIELD(c, s, bool));
 	case T_NOT_SWITCH:
-		if (!parse_bool(value, &b))
-			return false;
-		*FIELD(c, s, bool) = !b;
-		return true;
+		ok = parse_bool(value, &b);
+		n = b != (s->type == T_NOT_SWITCH);
+		break;
 	case T_ENUM:
-		return parse_enum(value, s->names, FIELD(c, s, unsigned));
+		ok = parse_enum(value, s->names, &n);
+		break;
 	case T_SIZE:
-		if (!parse_size(value, &n) || n < s->min || n > s->max)
-			return false;
-		*FIELD(c, s, uint64_t) = n;
-		return true;
+		ok = parse_size(value, &n) && n >= s->min && n <= s->max;
+		break;
 	case T_COUNT:
-	case T_SECONDS:
-		if (!parse_uint(value, s->type == T_SECONDS ? 1 : s->min,
-				s->type == T_SECONDS ? SECONDS_MAX : s->max, &n))
-			return false;
-		*FIELD(c, s, unsigned) = n;
-		return true;
+		ok = parse_uint(value, s->min, s->max, &n);
+		break;
 	}
-	return false;
+	if (ok)
+		set_number(c, s, n);
+	return ok;
 }
 
 /* s's value as a config file says it, in buf if need be; NULL if it is
@@ -293,12 +328,6 @@ static const char *value_text(const struct server_config *c,
 	const char *str;
 
 	switch (s->type) {
-	case T_PORT:
-		/* unset (0) has no written form: leave it out */
-		if (!*CFIELD(c, s, uint16_t))
-			return NULL;
-		snprintf(buf, size, "%u", *CFIELD(c, s, uint16_t));
-		return buf;
 	case T_STRING:
 	case T_USER:
 	case T_OPTIONAL:
@@ -306,98 +335,59 @@ static const char *value_text(const struct server_config *c,
 		str = *CFIELD(c, s, const char *);
 		return str ? str : "";
 	case T_SWITCH:
-		return *CFIELD(c, s, bool) ? "true" : "false";
+		return get_number(c, s) ? "true" : "false";
 	case T_NOT_SWITCH:
 		return NULL;	/* its T_BOOL says the same */
 	case T_BOOL:
-		return *CFIELD(c, s, bool) ? "on" : "off";
+		return get_number(c, s) ? "on" : "off";
 	case T_ENUM:
-		return s->names[*CFIELD(c, s, unsigned)];
-	case T_SIZE:
-		snprintf(buf, size, "%llu",
-			 (unsigned long long)*CFIELD(c, s, uint64_t));
-		return buf;
-	case T_COUNT:
-	case T_SECONDS:
-		snprintf(buf, size, "%u", *CFIELD(c, s, unsigned));
-		return buf;
-	}
-	return NULL;
-}
-
-static bool strings_differ(const char *a, const char *b)
-{
-	return !a || !b ? a != b : strcmp(a, b) != 0;
-}
-
-/* Whether going from a's value of s to b's needs a restart. */
-static bool needs_restart(const struct server_config *a,
-			  const struct server_config *b,
-			  const struct setting *s)
-{
-	if (s->live)
-		/* a file is opened, or not, at start-up; its path can change */
-		return s->type == T_OPTIONAL &&
-		       !*CFIELD(a, s, const char *) !=
-		       !*CFIELD(b, s, const char *);
-	switch (s->type) {
+		return s->names[get_number(c, s)];
 	case T_PORT:
-		return *CFIELD(a, s, uint16_t) != *CFIELD(b, s, uint16_t);
+		/* unset (0) has no written form: leave it out */
+		if (!get_number(c, s))
+			return NULL;
+		/* fall through */
+	case T_SIZE:
+	case T_COUNT:
+		break;
+	}
+	snprintf(buf, size, "%llu", get_number(c, s));
+	return buf;
+}
+
+/* On SIGHUP, takes next's value of s if s is live; returns whether the
+ * change needs a restart instead. */
+static bool reload_setting(struct server_config *cfg,
+			   const struct server_config *next,
+			   const struct setting *s)
+{
+	const char *now, *then;
+
+	switch (s->type) {
+	case T_OPTIONAL:
+		now = *CFIELD(cfg, s, const char *);
+		then = *CFIELD(next, s, const char *);
+		/* a file is opened, or not, at start-up; its path can change */
+		if (!now != !then)
+			return true;
+		if (!s->live)
+			return now && strcmp(now, then) != 0;
+		if (now)
+			__atomic_store_n(FIELD(cfg, s, const char *), then,
+					 __ATOMIC_RELAXED);
+		return false;
 	case T_STRING:
 	case T_USER:
-	case T_OPTIONAL:
-		return strings_differ(*CFIELD(a, s, const char *),
-				      *CFIELD(b, s, const char *));
+		/* served and switched to at start-up: never live */
+		return strcmp(*CFIELD(cfg, s, const char *),
+			      *CFIELD(next, s, const char *)) != 0;
 	case T_INTERFACE:
 		/* what is bound to */
-		return a->bind_addr.s_addr != b->bind_addr.s_addr;
-	case T_SWITCH:
-	case T_NOT_SWITCH:
-	case T_BOOL:
-		return *CFIELD(a, s, bool) != *CFIELD(b, s, bool);
-	case T_SIZE:
-		return *CFIELD(a, s, uint64_t) != *CFIELD(b, s, uint64_t);
-	case T_ENUM:
-	case T_COUNT:
-	case T_SECONDS:
-		break;
-	}
-	return *CFIELD(a, s, unsigned) != *CFIELD(b, s, unsigned);
-}
-
-/* Sets cfg's value of a live setting s to next's. The workers read these
- * while this thread writes them. */
-static void take_on(struct server_config *cfg,
-		    const struct server_config *next, const struct setting *s)
-{
-	const char *path;
-
-	switch (s->type) {
-	case T_SWITCH:
-	case T_NOT_SWITCH:
-	case T_BOOL:
-		__atomic_store_n(FIELD(cfg, s, bool), *CFIELD(next, s, bool),
-				 __ATOMIC_RELAXED);
-		break;
-	case T_ENUM:
-	case T_COUNT:
-	case T_SECONDS:
-		__atomic_store_n(FIELD(cfg, s, unsigned),
-				 *CFIELD(next, s, unsigned), __ATOMIC_RELAXED);
-		break;
-	case T_OPTIONAL:
-		/* on or off stays as it was (needs_restart) */
-		path = *CFIELD(next, s, const char *);
-		if (*CFIELD(cfg, s, const char *) && path)
-			__atomic_store_n(FIELD(cfg, s, const char *), path,
-					 __ATOMIC_RELAXED);
-		break;
-	case T_PORT:
-	case T_STRING:
-	case T_USER:
-	case T_INTERFACE:
-	case T_SIZE:
-		break;	/* sockets, maps and privileges: start-up only */
+		return cfg->bind_addr.s_addr != next->bind_addr.s_addr;
+	default:
+		if (s->live)
+			set_number(cfg, s, get_number(next, s));
+		return !s->live && get_number(cfg, s) != get_number(next, s);
 	}
 }
 
@@ -480,34 +470,8 @@ static char *trim(char *s)
 	return s;
 }
 
-/* One "name = value" line of a file; false, with a message, if it is not
- * valid. The value is kept for the life of the process: the config points
- * into it. */
-static bool load_line(struct server_config *c, char *line, const char *where)
-{
-	const struct setting *s;
-	char *key = trim(line), *value, *eq;
-
-	if (*key == '\0' || *key == '#')
-		return true;
-	eq = strchr(key, '=');
-	if (!eq) {
-		fprintf(stderr, "fileserver: %sexpected 'name = value'\n",
-			where);
-		return false;
-	}
-	*eq = '\0';
-	key = trim(key);
-	s = setting_named(key);
-	if (!s) {
-		fprintf(stderr, "fileserver: %sunknown setting '%s'\n", where,
-			key);
-		return false;
-	}
-	value = strdup(trim(eq + 1));
-	return value && apply(c, s, value, where);
-}
-
+/* The file's values are kept for the life of the process: the config
+ * points into them. */
 static bool load_file(struct server_config *c, const char *path)
 {
 	char line[LINE_MAX_LEN], where[PATH_MAX + 32];
@@ -521,6 +485,9 @@ static bool load_file(struct server_config *c, const char *path)
 		return false;
 	}
 	while (ok && fgets(line, sizeof(line), f)) {
+		const struct setting *s;
+		char *key, *value, *eq;
+
 		lineno++;
 		snprintf(where, sizeof(where), "%s:%u: ", path, lineno);
 		if (!strchr(line, '\n') && !feof(f)) {
@@ -528,7 +495,29 @@ static bool load_file(struct server_config *c, const char *path)
 			ok = false;
 			break;
 		}
-		ok = load_line(c, line, where);
+		key = trim(line);
+		if (*key == '\0' || *key == '#')
+			continue;
+		eq = strchr(key, '=');
+		if (!eq) {
+			fprintf(stderr,
+				"fileserver: %sexpected 'name = value'\n",
+				where);
+			ok = false;
+			break;
+		}
+		*eq = '\0';
+		key = trim(key);
+		value = trim(eq + 1);
+		s = setting_named(key);
+		if (!s) {
+			fprintf(stderr, "fileserver: %sunknown setting '%s'\n",
+				where, key);
+			ok = false;
+			break;
+		}
+		value = strdup(value);
+		ok = value && apply(c, s, value, where);
 	}
 	if (ok && ferror(f)) {
 		fprintf(stderr, "fileserver: reading '%s': %s\n", path,
@@ -558,7 +547,8 @@ static bool load_env(struct server_config *c)
 				    settings[i].name);
 
 		for (k = sizeof(ENV_PREFIX) - 1; k < n; k++)
-			var[k] = var[k] == '-' ? '_' : toupper((unsigned char)var[k]);
+			var[k] = var[k] == '-' ? '_' :
+				 toupper((unsigned char)var[k]);
 		value = getenv(var);
 		snprintf(where, sizeof(where), "%s: ", var);
 		if (value && *value && !apply(c, &settings[i], value, where))
@@ -581,6 +571,10 @@ static bool interface_addr(const char *iface, struct in_addr *out)
 			found = true;
 		}
 	freeifaddrs(list);
+	if (!found)
+		fprintf(stderr,
+			"fileserver: interface '%s' has no IPv4 address\n",
+			iface);
 	return found;
 }
 
@@ -593,42 +587,31 @@ enum {
 	OPT_CHECK = LONG_ONLY + NSETTINGS,
 };
 
-static bool is_switch(const struct setting *s)
-{
-	return s->type == T_SWITCH || s->type == T_NOT_SWITCH;
-}
-
-/* The command line, in getopt's terms. */
-struct command_line {
-	struct option longs[NSETTINGS + 4];
-	char shorts[2 * NSETTINGS + 4];
-};
-
-static void build_options(struct command_line *cl)
+/* The command line, in getopt's terms, built from the settings. */
+static void build_options(struct option *longs, char *shorts)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < NSETTINGS; i++) {
 		const struct setting *s = &settings[i];
 
-		cl->longs[i] = (struct option){
-			s->name, is_switch(s) ? no_argument : required_argument,
-			NULL, s->short_flag ? s->short_flag : (int)(LONG_ONLY + i)
+		longs[i] = (struct option){
+			s->name, s->arg ? required_argument : no_argument,
+			NULL, s->short_flag ? s->short_flag : LONG_ONLY + (int)i
 		};
 		if (s->short_flag) {
-			cl->shorts[n++] = (char)s->short_flag;
-			if (!is_switch(s))
-				cl->shorts[n++] = ':';
+			shorts[n++] = (char)s->short_flag;
+			if (s->arg)
+				shorts[n++] = ':';
 		}
 	}
-	cl->longs[i++] = (struct option){ "config", required_argument, NULL,
-					  OPT_CONFIG };
-	cl->longs[i++] = (struct option){ "check-config", no_argument, NULL,
-					  OPT_CHECK };
-	cl->longs[i++] = (struct option){ "help", no_argument, NULL,
-					  OPT_HELP };
-	cl->longs[i] = (struct option){ NULL, 0, NULL, 0 };
-	memcpy(cl->shorts + n, "c:h", 4);
+	longs[i++] = (struct option){ "config", required_argument, NULL,
+				      OPT_CONFIG };
+	longs[i++] = (struct option){ "check-config", no_argument, NULL,
+				      OPT_CHECK };
+	longs[i++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
+	longs[i] = (struct option){ NULL, 0, NULL, 0 };
+	memcpy(shorts + n, "c:h", 4);
 }
 
 static const struct setting *setting_of_opt(int opt)
@@ -643,67 +626,10 @@ static const struct setting *setting_of_opt(int opt)
 	return NULL;
 }
 
-/* Before the file and the environment: where the file is, and whether to
- * help instead. */
-static bool first_pass(const struct command_line *cl, int argc, char **argv,
-		       const char **file)
-{
-	int opt;
-
-	opterr = 0;
-	optind = 0;	/* GNU: start over, state included (a reload) */
-	while ((opt = getopt_long(argc, argv, cl->shorts, cl->longs,
-				  NULL)) != -1) {
-		if (opt == OPT_CONFIG) {
-			*file = optarg;
-		} else if (opt == OPT_HELP) {
-			usage(stdout);
-			return false;
-		}
-	}
-	return true;
-}
-
-/* The command line's settings, over the file's and the environment's. */
-static enum config_action second_pass(struct server_config *cfg,
-				      const struct command_line *cl)
-{
-	bool check = false;
-	int opt;
-
-	opterr = 1;
-	optind = 0;
-	while ((opt = getopt_long(cfg->argc, cfg->argv, cl->shorts, cl->longs,
-				  NULL)) != -1) {
-		const struct setting *s = setting_of_opt(opt);
-
-		if (s) {
-			if (!apply(cfg, s, is_switch(s) ? "true" : optarg, ""))
-				return CONFIG_ERROR;
-		} else if (opt == OPT_CHECK) {
-			check = true;
-		} else if (opt != OPT_CONFIG) {
-			return CONFIG_ERROR;
-		}
-	}
-	if (optind < cfg->argc) {
-		fprintf(stderr, "fileserver: unexpected argument '%s'\n",
-			cfg->argv[optind]);
-		return CONFIG_ERROR;
-	}
-	return check ? CONFIG_CHECK : CONFIG_RUN;
-}
-
-static void set_defaults(struct server_config *cfg, int argc, char **argv)
+static void set_defaults(struct server_config *cfg)
 {
 	size_t i;
 
-	*cfg = (struct server_config){
-		.bind_addr = { .s_addr = htonl(INADDR_ANY) },
-		.send_timeout = 60,
-		.argc = argc,
-		.argv = argv,
-	};
 	for (i = 0; i < NSETTINGS; i++) {
 		const struct setting *s = &settings[i];
 
@@ -718,31 +644,63 @@ static void set_defaults(struct server_config *cfg, int argc, char **argv)
 enum config_action config_load(struct server_config *cfg, int argc,
 			       char **argv)
 {
-	struct command_line cl;
+	struct option longs[NSETTINGS + 4];
+	char shorts[2 * NSETTINGS + 4];
 	const char *file = getenv(ENV_PREFIX "CONFIG");
-	enum config_action action;
+	bool check = false;
+	int opt;
 
-	set_defaults(cfg, argc, argv);
-	build_options(&cl);
-	if (!first_pass(&cl, argc, argv, &file))
-		return CONFIG_HELP;
+	*cfg = (struct server_config){
+		.bind_addr = { .s_addr = htonl(INADDR_ANY) },
+		.send_timeout = 60,
+		.argc = argc,
+		.argv = argv,
+	};
+	set_defaults(cfg);
+	build_options(longs, shorts);
+
+	/* First pass: only where the file is, and whether to help. */
+	opterr = 0;
+	optind = 0;	/* GNU: start over, state included (a reload) */
+	while ((opt = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+		if (opt == OPT_CONFIG)
+			file = optarg;
+		else if (opt == OPT_HELP) {
+			usage(stdout);
+			return CONFIG_HELP;
+		}
+	}
 	if (file && *file && !load_file(cfg, file))
 		return CONFIG_ERROR;
 	if (!load_env(cfg))
 		return CONFIG_ERROR;
-	action = second_pass(cfg, &cl);
-	if (action != CONFIG_ERROR && cfg->interface &&
-	    !interface_addr(cfg->interface, &cfg->bind_addr)) {
-		fprintf(stderr, "fileserver: interface '%s' has no IPv4 address\n",
-			cfg->interface);
-		action = CONFIG_ERROR;
+
+	opterr = 1;
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+		const struct setting *s = setting_of_opt(opt);
+
+		if (s) {
+			if (!apply(cfg, s, s->arg ? optarg : "true", ""))
+				goto bad;
+		} else if (opt == OPT_CHECK) {
+			check = true;
+		} else if (opt != OPT_CONFIG) {
+			goto bad;
+		}
 	}
-	if (action == CONFIG_ERROR) {
-		fprintf(stderr, "Try 'fileserver --help'.\n");
-		return action;
+	if (optind < argc) {
+		fprintf(stderr, "fileserver: unexpected argument '%s'\n",
+			argv[optind]);
+		goto bad;
 	}
+	if (cfg->interface && !interface_addr(cfg->interface, &cfg->bind_addr))
+		goto bad;
 	log_verbose = cfg->verbose;
-	return action;
+	return check ? CONFIG_CHECK : CONFIG_RUN;
+bad:
+	fprintf(stderr, "Try 'fileserver --help'.\n");
+	return CONFIG_ERROR;
 }
 
 int config_check(const struct server_config *cfg)
@@ -781,13 +739,10 @@ bool config_reload(struct server_config *cfg)
 	if (config_load(&next, cfg->argc, cfg->argv) != CONFIG_RUN)
 		return false;
 	for (i = 0; i < NSETTINGS; i++)
-		restart |= needs_restart(cfg, &next, &settings[i]);
+		restart |= reload_setting(cfg, &next, &settings[i]);
 	if (restart)
 		log_warn("reload: changes other than timeouts, verbose and the "
 			 "access log's path need a restart; not applied");
-	for (i = 0; i < NSETTINGS; i++)
-		if (settings[i].live)
-			take_on(cfg, &next, &settings[i]);
 	__atomic_store_n(&log_verbose, cfg->verbose, __ATOMIC_RELAXED);
 	return true;
 }
