@@ -66,7 +66,7 @@ struct setting {
 
 #define FIELD(c, s, type)	((type *)((char *)(c) + (s)->offset))
 #define CFIELD(c, s, type)	\
-	((const type *)((const char *)(c) + (s)->offset))
+	((__typeof__(type) const *)((const char *)(c) + (s)->offset))
 #define AT(field)	.offset = offsetof(struct server_config, field)
 
 _Static_assert(sizeof(enum kernel_pass) == sizeof(unsigned),
