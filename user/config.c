@@ -34,6 +34,7 @@
 #define CACHE_SIZE_MIN	(FS_CHUNK_SIZE * FS_ENTRY_MAX_CHUNKS)
 #define CACHE_SIZE_MAX	((UINT32_MAX + 1ULL) * FS_CHUNK_SIZE - 1)
 
+/* The limits of a timeout, a T_COUNT of seconds. */
 #define SECONDS		.min = 1, .max = 3600
 
 enum setting_type {
