@@ -1,4 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The settings (config.h), each described once, by a row of settings[]:
+ * its name, flag, type, field, default, limits, help and whether SIGHUP
+ * takes it on. Reading the config file, the FILESERVER_<NAME> variables and
+ * the command line, --help, --check-config and reloading all work from the
+ * table, by the setting's type, so a new setting is one new row.
+ */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -6,6 +13,7 @@
 #include <getopt.h>
 #include <ifaddrs.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,8 +29,147 @@
 /* The largest file whose response still fits one cache entry. */
 #define MAX_FILE_LIMIT	(1ULL << 20)
 
-static bool parse_uint(const char *s, unsigned long long max,
-		       unsigned long long *out)
+/* The kernel's cache needs room for one whole entry, and counts its chunks
+ * in 32 bits. */
+#define CACHE_SIZE_MIN	(FS_CHUNK_SIZE * FS_ENTRY_MAX_CHUNKS)
+#define CACHE_SIZE_MAX	((UINT32_MAX + 1ULL) * FS_CHUNK_SIZE - 1)
+
+/* The limits of a timeout, a T_COUNT of seconds. */
+#define SECONDS		.min = 1, .max = 3600
+
+enum setting_type {
+	T_PORT,		/* uint16_t, 1-65535 */
+	T_STRING,	/* const char *, not empty */
+	T_USER,		/* T_STRING that also sets user_explicit */
+	T_OPTIONAL,	/* const char *, empty: NULL (off) */
+	T_INTERFACE,	/* T_OPTIONAL, compared by the address it gives */
+	T_SWITCH,	/* bool; a flag without value, true/false elsewhere */
+	T_NOT_SWITCH,	/* T_SWITCH that clears a T_BOOL's field */
+	T_BOOL,		/* bool with a value, printed on/off */
+	T_ENUM,		/* unsigned, one of names[] */
+	T_SIZE,		/* uint64_t, K/M/G suffixes, min-max */
+	T_COUNT,	/* unsigned, min-max (seconds: 1-3600) */
+};
+
+struct setting {
+	const char *name;	/* flag, config key, FILESERVER_<NAME> */
+	int short_flag;		/* 0: none */
+	enum setting_type type;
+	size_t offset;		/* of the field in struct server_config */
+	const char *def;	/* the default as a file says it; NULL: 0 */
+	unsigned long long min, max;	/* T_SIZE and T_COUNT */
+	const char *const *names;	/* T_ENUM, by value */
+	const char *arg;	/* the value's name; NULL: a switch */
+	const char *help;	/* --help: '\n' goes on, '@' is the default */
+	const char *what;	/* for messages: "invalid <what> '<value>'" */
+	bool live;		/* SIGHUP takes it on */
+};
+
+#define FIELD(c, s, type)	((type *)((char *)(c) + (s)->offset))
+#define CFIELD(c, s, type)	\
+	((__typeof__(type) const *)((const char *)(c) + (s)->offset))
+#define AT(field)	.offset = offsetof(struct server_config, field)
+
+_Static_assert(sizeof(enum kernel_pass) == sizeof(unsigned),
+	       "T_ENUM fields are read and written as unsigned");
+
+static const char *const kernel_pass_names[] = {
+	[KERNEL_PASS_AUTO] = "auto",
+	[KERNEL_PASS_BACKLOG] = "backlog",
+	[KERNEL_PASS_DIRECT] = "direct",
+	NULL,
+};
+
+/* In the order --help and --check-config list them. metrics-port is last:
+ * --check-config prints it only when set. */
+static const struct setting settings[] = {
+	{ "port", 'p', T_PORT, AT(port), .def = "8080", .arg = "PORT",
+	  .help = "TCP port to listen on (default @)", .what = "port" },
+	{ "document-root", 'd', T_STRING, AT(docroot), .def = "./www",
+	  .arg = "DIR", .help = "directory to serve (default @)",
+	  .what = "document root" },
+	{ "interface", 'i', T_INTERFACE, AT(interface), .arg = "IFACE",
+	  .help = "listen on the IPv4 address of IFACE only\n"
+		  "(default: all addresses)",
+	  .what = "interface" },
+	{ "verbose", 'v', T_SWITCH, AT(verbose),
+	  .help = "log start-up details, e.g. cached files",
+	  .what = "verbose (true/false)", .live = true },
+	{ "no-kernel-cache", 'n', T_NOT_SWITCH, AT(kernel_cache),
+	  .help = "serve everything from userspace (eBPF off)",
+	  .what = "no-kernel-cache (true/false)" },
+	{ "kernel-processing", 0, T_BOOL, AT(kernel_cache), .def = "on",
+	  .arg = "BOOL", .help = "answer hot files by eBPF in the kernel\n"
+		  "(default @; off is -n)",
+	  .what = "kernel processing (true/false)" },
+	{ "kernel-pass", 0, T_ENUM, AT(kernel_pass), .def = "auto",
+	  .names = kernel_pass_names, .arg = "HOW",
+	  .help = "how the kernel path hands userspace the\n"
+		  "requests it does not answer: backlog,\n"
+		  "direct (SK_PASS) or auto (default: backlog\n"
+		  "if the kernel has the fix it needs)",
+	  .what = "kernel pass (auto, backlog or direct)" },
+	{ "cache-size", 0, T_SIZE, AT(cache_size), .def = "64M",
+	  .min = CACHE_SIZE_MIN, .max = CACHE_SIZE_MAX, .arg = "SIZE",
+	  .help = "memory for kernel-cached responses\n"
+		  "(default @; suffixes K, M, G)",
+	  .what = "cache size (at least 1056K)" },
+	{ "cache-max-file", 0, T_SIZE, AT(cache_max_file), .def = "1M",
+	  .max = MAX_FILE_LIMIT, .arg = "SIZE",
+	  .help = "largest file the kernel caches (default @,\n"
+		  "at most 1M)",
+	  .what = "cache max file (at most 1M)" },
+	{ "max-connections", 0, T_COUNT, AT(max_conns), .def = "10000",
+	  .min = 1, .max = FS_MAX_CONNS, .arg = "N",
+	  .help = "concurrent connections (default @)",
+	  .what = "connection limit (1-65536)" },
+	{ "workers", 0, T_COUNT, AT(workers), .def = "0",
+	  .max = WORKERS_MAX, .arg = "N",
+	  .help = "userspace worker threads (default @: one per\n"
+		  "CPU the process may run on)",
+	  .what = "workers (0-" WORKERS_MAX_TEXT ", 0: one per CPU)" },
+	{ "header-timeout", 0, T_COUNT, AT(header_timeout), .def = "10",
+	  SECONDS, .arg = "SECS",
+	  .help = "time to receive a request head (default @)",
+	  .what = "header timeout (1-3600 s)", .live = true },
+	{ "idle-timeout", 0, T_COUNT, AT(idle_timeout), .def = "75", SECONDS,
+	  .arg = "SECS", .help = "keep-alive idle time (default @)",
+	  .what = "idle timeout (1-3600 s)", .live = true },
+	{ "shutdown-timeout", 0, T_COUNT, AT(shutdown_timeout), .def = "10",
+	  SECONDS, .arg = "SECS",
+	  .help = "on SIGTERM, time to finish the responses\n"
+		  "under way (default @; a second signal\n"
+		  "stops at once)",
+	  .what = "shutdown timeout (1-3600 s)", .live = true },
+	{ "access-log", 0, T_OPTIONAL, AT(access_log), .arg = "FILE",
+	  .help = "log requests userspace answers, nginx combined\n"
+		  "format (\"-\": stderr; default off)",
+	  .what = "access log", .live = true },
+	{ "user", 0, T_USER, AT(user), .def = "nobody", .arg = "USER",
+	  .help = "started as root: run as USER once the port is\n"
+		  "bound and BPF attached (default @;\n"
+		  "\"root\" keeps root)",
+	  .what = "user" },
+	{ "metrics-port", 0, T_PORT, AT(metrics_port), .arg = "PORT",
+	  .help = "serve Prometheus metrics on PORT instead of\n"
+		  "/metrics on the main port",
+	  .what = "metrics port" },
+};
+
+#define NSETTINGS	(sizeof(settings) / sizeof(settings[0]))
+
+/* Older names of environment variables, still read. */
+static const struct {
+	const char *env;
+	const char *setting;
+} env_aliases[] = {
+	{ ENV_PREFIX "DOCROOT", "document-root" },
+};
+
+/* ---- values, by type ---- */
+
+static bool parse_uint(const char *s, unsigned long long min,
+		       unsigned long long max, unsigned long long *out)
 {
 	char *end;
 
@@ -30,11 +177,11 @@ static bool parse_uint(const char *s, unsigned long long max,
 		return false;
 	errno = 0;
 	*out = strtoull(s, &end, 10);
-	return errno == 0 && *end == '\0' && *out <= max;
+	return errno == 0 && *end == '\0' && *out >= min && *out <= max;
 }
 
 /* "64M", "512K", "1048576" */
-static bool parse_size(const char *s, uint64_t *out)
+static bool parse_size(const char *s, unsigned long long *out)
 {
 	unsigned long long v, mult = 1;
 	char num[32];
@@ -50,7 +197,7 @@ static bool parse_size(const char *s, uint64_t *out)
 	}
 	if (mult != 1)
 		num[len - 1] = '\0';
-	if (!parse_uint(num, ULLONG_MAX / mult, &v))
+	if (!parse_uint(num, 0, ULLONG_MAX / mult, &v))
 		return false;
 	*out = v * mult;
 	return true;
@@ -75,200 +222,177 @@ static bool parse_bool(const char *s, bool *out)
 	return false;
 }
 
-static bool parse_port(const char *s, uint16_t *out)
+static bool parse_enum(const char *s, const char *const *names,
+		       unsigned long long *out)
 {
-	unsigned long long v;
+	unsigned i;
 
-	if (!parse_uint(s, 65535, &v) || v == 0)
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool parse_seconds(const char *s, unsigned *out)
-{
-	unsigned long long v;
-
-	if (!parse_uint(s, 3600, &v) || v == 0)
-		return false;
-	*out = v;
-	return true;
-}
-
-/* ---- the settings ---- */
-
-static bool set_port(struct server_config *c, const char *v)
-{
-	return parse_port(v, &c->port);
-}
-
-static bool set_docroot(struct server_config *c, const char *v)
-{
-	c->docroot = v;
-	return *v != '\0';
-}
-
-static bool set_interface(struct server_config *c, const char *v)
-{
-	c->interface = *v ? v : NULL;
-	return true;
-}
-
-static bool set_verbose(struct server_config *c, const char *v)
-{
-	return parse_bool(v, &c->verbose);
-}
-
-static bool set_no_kernel_cache(struct server_config *c, const char *v)
-{
-	bool off;
-
-	if (!parse_bool(v, &off))
-		return false;
-	c->kernel_cache = !off;
-	return true;
-}
-
-static bool set_kernel_processing(struct server_config *c, const char *v)
-{
-	return parse_bool(v, &c->kernel_cache);
-}
-
-static const char *const kernel_pass_names[] = {
-	[KERNEL_PASS_AUTO] = "auto",
-	[KERNEL_PASS_BACKLOG] = "backlog",
-	[KERNEL_PASS_DIRECT] = "direct",
-};
-
-static bool set_kernel_pass(struct server_config *c, const char *v)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(kernel_pass_names) / sizeof(*kernel_pass_names);
-	     i++)
-		if (strcmp(v, kernel_pass_names[i]) == 0) {
-			c->kernel_pass = i;
+	for (i = 0; names[i]; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*out = i;
 			return true;
 		}
 	return false;
 }
 
-static bool set_cache_size(struct server_config *c, const char *v)
+/* The size of a field holding a number, by the type of its setting. */
+static const unsigned char field_size[] = {
+	[T_PORT] = sizeof(uint16_t),
+	[T_SWITCH] = sizeof(bool),
+	[T_NOT_SWITCH] = sizeof(bool),
+	[T_BOOL] = sizeof(bool),
+	[T_ENUM] = sizeof(unsigned),
+	[T_SIZE] = sizeof(uint64_t),
+	[T_COUNT] = sizeof(unsigned),
+};
+
+static unsigned long long get_number(const struct server_config *c,
+				     const struct setting *s)
 {
-	return parse_size(v, &c->cache_size) &&
-	       c->cache_size >= FS_CHUNK_SIZE * FS_ENTRY_MAX_CHUNKS &&
-	       c->cache_size / FS_CHUNK_SIZE <= UINT32_MAX;
+	switch (field_size[s->type]) {
+	case sizeof(bool):
+		return *CFIELD(c, s, bool);
+	case sizeof(uint16_t):
+		return *CFIELD(c, s, uint16_t);
+	case sizeof(unsigned):
+		return *CFIELD(c, s, unsigned);
+	}
+	return *CFIELD(c, s, uint64_t);
 }
 
-static bool set_cache_max_file(struct server_config *c, const char *v)
+/* Atomic: on SIGHUP, the workers read the live settings meanwhile. */
+static void set_number(struct server_config *c, const struct setting *s,
+		       unsigned long long v)
 {
-	return parse_size(v, &c->cache_max_file) &&
-	       c->cache_max_file <= MAX_FILE_LIMIT;
+	switch (field_size[s->type]) {
+	case sizeof(bool):
+		__atomic_store_n(FIELD(c, s, bool), v, __ATOMIC_RELAXED);
+		break;
+	case sizeof(uint16_t):
+		__atomic_store_n(FIELD(c, s, uint16_t), v, __ATOMIC_RELAXED);
+		break;
+	case sizeof(unsigned):
+		__atomic_store_n(FIELD(c, s, unsigned), v, __ATOMIC_RELAXED);
+		break;
+	default:
+		__atomic_store_n(FIELD(c, s, uint64_t), v, __ATOMIC_RELAXED);
+	}
 }
 
-static bool set_max_connections(struct server_config *c, const char *v)
+/* Sets s's field from value, which must outlive the config. */
+static bool parse_value(struct server_config *c, const struct setting *s,
+			const char *value)
 {
-	unsigned long long n;
+	unsigned long long n = 0;
+	bool ok = false, b = false;
 
-	if (!parse_uint(v, FS_MAX_CONNS, &n) || n == 0)
+	switch (s->type) {
+	case T_USER:
+		c->user_explicit = true;
+		/* fall through */
+	case T_STRING:
+		*FIELD(c, s, const char *) = value;
+		return *value != '\0';
+	case T_OPTIONAL:
+	case T_INTERFACE:
+		*FIELD(c, s, const char *) = *value ? value : NULL;
+		return true;
+	case T_PORT:
+		ok = parse_uint(value, 1, 65535, &n);
+		break;
+	case T_SWITCH:
+	case T_BOOL:
+	case T_NOT_SWITCH:
+		ok = parse_bool(value, &b);
+		n = b != (s->type == T_NOT_SWITCH);
+		break;
+	case T_ENUM:
+		ok = parse_enum(value, s->names, &n);
+		break;
+	case T_SIZE:
+		ok = parse_size(value, &n) && n >= s->min && n <= s->max;
+		break;
+	case T_COUNT:
+		ok = parse_uint(value, s->min, s->max, &n);
+		break;
+	}
+	if (ok)
+		set_number(c, s, n);
+	return ok;
+}
+
+/* s's value as a config file says it, in buf if need be; NULL if it is
+ * not to be printed. */
+static const char *value_text(const struct server_config *c,
+			      const struct setting *s, char *buf, size_t size)
+{
+	const char *str;
+
+	switch (s->type) {
+	case T_STRING:
+	case T_USER:
+	case T_OPTIONAL:
+	case T_INTERFACE:
+		str = *CFIELD(c, s, const char *);
+		return str ? str : "";
+	case T_SWITCH:
+		return get_number(c, s) ? "true" : "false";
+	case T_NOT_SWITCH:
+		return NULL;	/* its T_BOOL says the same */
+	case T_BOOL:
+		return get_number(c, s) ? "on" : "off";
+	case T_ENUM:
+		return s->names[get_number(c, s)];
+	case T_PORT:
+		/* unset (0) has no written form: leave it out */
+		if (!get_number(c, s))
+			return NULL;
+		/* fall through */
+	case T_SIZE:
+	case T_COUNT:
+		break;
+	}
+	snprintf(buf, size, "%llu", get_number(c, s));
+	return buf;
+}
+
+/* On SIGHUP, takes next's value of s if s is live; returns whether the
+ * change needs a restart instead. */
+static bool reload_setting(struct server_config *cfg,
+			   const struct server_config *next,
+			   const struct setting *s)
+{
+	const char *now, *then;
+
+	switch (s->type) {
+	case T_OPTIONAL:
+		now = *CFIELD(cfg, s, const char *);
+		then = *CFIELD(next, s, const char *);
+		/* a file is opened, or not, at start-up; its path can change */
+		if (!now != !then)
+			return true;
+		if (!s->live)
+			return now && strcmp(now, then) != 0;
+		if (now)
+			__atomic_store_n(FIELD(cfg, s, const char *), then,
+					 __ATOMIC_RELAXED);
 		return false;
-	c->max_conns = n;
-	return true;
+	case T_STRING:
+	case T_USER:
+		/* served and switched to at start-up: never live */
+		return strcmp(*CFIELD(cfg, s, const char *),
+			      *CFIELD(next, s, const char *)) != 0;
+	case T_INTERFACE:
+		/* what is bound to */
+		return cfg->bind_addr.s_addr != next->bind_addr.s_addr;
+	default:
+		if (s->live)
+			set_number(cfg, s, get_number(next, s));
+		return !s->live && get_number(cfg, s) != get_number(next, s);
+	}
 }
 
-static bool set_workers(struct server_config *c, const char *v)
-{
-	unsigned long long n;
-
-	if (!parse_uint(v, WORKERS_MAX, &n))
-		return false;
-	c->workers = n;
-	return true;
-}
-
-static bool set_header_timeout(struct server_config *c, const char *v)
-{
-	return parse_seconds(v, &c->header_timeout);
-}
-
-static bool set_idle_timeout(struct server_config *c, const char *v)
-{
-	return parse_seconds(v, &c->idle_timeout);
-}
-
-static bool set_shutdown_timeout(struct server_config *c, const char *v)
-{
-	return parse_seconds(v, &c->shutdown_timeout);
-}
-
-static bool set_metrics_port(struct server_config *c, const char *v)
-{
-	return parse_port(v, &c->metrics_port);
-}
-
-static bool set_access_log(struct server_config *c, const char *v)
-{
-	c->access_log = *v ? v : NULL;
-	return true;
-}
-
-static bool set_user(struct server_config *c, const char *v)
-{
-	c->user = v;
-	c->user_explicit = true;
-	return *v != '\0';
-}
-
-struct setting {
-	const char *name;	/* flag, config key, FILESERVER_<NAME> */
-	int short_flag;		/* 0: none */
-	bool is_switch;		/* a flag without value; true/false elsewhere */
-	const char *what;	/* for messages: "invalid <what> '<value>'" */
-	bool (*set)(struct server_config *c, const char *value);
-};
-
-/* Option values for settings without a short flag start here. */
-#define LONG_ONLY	256
-
-static const struct setting settings[] = {
-	{ "port", 'p', false, "port", set_port },
-	{ "document-root", 'd', false, "document root", set_docroot },
-	{ "interface", 'i', false, "interface", set_interface },
-	{ "verbose", 'v', true, "verbose (true/false)", set_verbose },
-	{ "no-kernel-cache", 'n', true, "no-kernel-cache (true/false)",
-	  set_no_kernel_cache },
-	{ "kernel-processing", 0, false, "kernel processing (true/false)",
-	  set_kernel_processing },
-	{ "kernel-pass", 0, false, "kernel pass (auto, backlog or direct)",
-	  set_kernel_pass },
-	{ "cache-size", 0, false, "cache size (at least 1056K)",
-	  set_cache_size },
-	{ "cache-max-file", 0, false, "cache max file (at most 1M)",
-	  set_cache_max_file },
-	{ "max-connections", 0, false, "connection limit (1-65536)",
-	  set_max_connections },
-	{ "workers", 0, false, "workers (0-" WORKERS_MAX_TEXT ", 0: one per CPU)",
-	  set_workers },
-	{ "header-timeout", 0, false, "header timeout (1-3600 s)",
-	  set_header_timeout },
-	{ "idle-timeout", 0, false, "idle timeout (1-3600 s)",
-	  set_idle_timeout },
-	{ "shutdown-timeout", 0, false, "shutdown timeout (1-3600 s)",
-	  set_shutdown_timeout },
-	{ "metrics-port", 0, false, "metrics port", set_metrics_port },
-	{ "access-log", 0, false, "access log", set_access_log },
-	{ "user", 0, false, "user", set_user },
-};
-
-#define NSETTINGS	(sizeof(settings) / sizeof(settings[0]))
-
-/* Older names of environment variables, still read. */
-static const struct {
-	const char *env;
-	const char *setting;
-} env_aliases[] = {
-	{ ENV_PREFIX "DOCROOT", "document-root" },
-};
+/* ---- where values come from ---- */
 
 static const struct setting *setting_named(const char *name)
 {
@@ -283,57 +407,56 @@ static const struct setting *setting_named(const char *name)
 static bool apply(struct server_config *c, const struct setting *s,
 		  const char *value, const char *where)
 {
-	if (s->set(c, value))
+	if (parse_value(c, s, value))
 		return true;
 	fprintf(stderr, "fileserver: %sinvalid %s '%s'\n", where, s->what,
 		value);
 	return false;
 }
 
+/* Where --help starts the descriptions. */
+#define HELP_COLUMN	29
+
 static void usage(FILE *out)
 {
-	fprintf(out,
-"Usage: fileserver [OPTION]...\n"
-"Static HTTP/1.1 file server; hot files are answered by eBPF in the kernel.\n"
-"\n"
-"  -p, --port PORT            TCP port to listen on (default 8080)\n"
-"  -d, --document-root DIR    directory to serve (default ./www)\n"
-"  -i, --interface IFACE      listen on the IPv4 address of IFACE only\n"
-"                             (default: all addresses)\n"
-"  -n, --no-kernel-cache      serve everything from userspace (eBPF off)\n"
-"      --kernel-pass HOW      how the kernel path hands userspace the\n"
-"                             requests it does not answer: backlog,\n"
-"                             direct (SK_PASS) or auto (default: backlog\n"
-"                             if the kernel has the fix it needs)\n"
-"      --cache-size SIZE      memory for kernel-cached responses\n"
-"                             (default 64M; suffixes K, M, G)\n"
-"      --cache-max-file SIZE  largest file the kernel caches (default 1M,\n"
-"                             at most 1M)\n"
-"      --max-connections N    concurrent connections (default 10000)\n"
-"      --workers N            userspace worker threads (default 0: one per\n"
-"                             CPU the process may run on)\n"
-"      --header-timeout SECS  time to receive a request head (default 10)\n"
-"      --idle-timeout SECS    keep-alive idle time (default 75)\n"
-"      --shutdown-timeout SECS  on SIGTERM, time to finish the responses\n"
-"                             under way (default 10; a second signal\n"
-"                             stops at once)\n"
-"      --metrics-port PORT    serve Prometheus metrics on PORT instead of\n"
-"                             /metrics on the main port\n"
-"      --access-log FILE      log requests userspace answers, nginx combined\n"
-"                             format (\"-\": stderr; default off)\n"
-"      --user USER            started as root: run as USER once the port is\n"
-"                             bound and BPF attached (default nobody;\n"
-"                             \"root\" keeps root)\n"
+	const char *p;
+	size_t i;
+	int n;
+
+	fputs("Usage: fileserver [OPTION]...\n"
+	      "Static HTTP/1.1 file server; hot files are answered by eBPF in "
+	      "the kernel.\n\n", out);
+	for (i = 0; i < NSETTINGS; i++) {
+		const struct setting *s = &settings[i];
+
+		if (s->short_flag)
+			n = fprintf(out, "  -%c, --%s", s->short_flag, s->name);
+		else
+			n = fprintf(out, "      --%s", s->name);
+		if (s->arg)
+			n += fprintf(out, " %s", s->arg);
+		fprintf(out, "%*s", n + 2 > HELP_COLUMN ? 2 : HELP_COLUMN - n,
+			"");
+		for (p = s->help; *p; p++) {
+			if (*p == '\n')
+				fprintf(out, "\n%*s", HELP_COLUMN, "");
+			else if (*p == '@')
+				fputs(s->def, out);
+			else
+				fputc(*p, out);
+		}
+		fputc('\n', out);
+	}
+	fputs(
 "  -c, --config FILE          read settings from FILE first\n"
 "      --check-config         check the settings, print them and exit\n"
-"  -v, --verbose              log start-up details, e.g. cached files\n"
 "  -h, --help                 show this help and exit\n"
 "\n"
 "Every setting can also come from a config file, one \"name = value\" per\n"
 "line (# starts a comment; switches take true/false), and from the\n"
 "environment as FILESERVER_<NAME> (FILESERVER_CONFIG names the file;\n"
 "FILESERVER_KERNEL_PROCESSING=off is -n). The command line wins over the\n"
-"environment, which wins over the file.\n");
+"environment, which wins over the file.\n", out);
 }
 
 static char *trim(char *s)
@@ -378,7 +501,8 @@ static bool load_file(struct server_config *c, const char *path)
 			continue;
 		eq = strchr(key, '=');
 		if (!eq) {
-			fprintf(stderr, "fileserver: %sexpected 'name = value'\n",
+			fprintf(stderr,
+				"fileserver: %sexpected 'name = value'\n",
 				where);
 			ok = false;
 			break;
@@ -424,7 +548,8 @@ static bool load_env(struct server_config *c)
 				    settings[i].name);
 
 		for (k = sizeof(ENV_PREFIX) - 1; k < n; k++)
-			var[k] = var[k] == '-' ? '_' : toupper((unsigned char)var[k]);
+			var[k] = var[k] == '-' ? '_' :
+				 toupper((unsigned char)var[k]);
 		value = getenv(var);
 		snprintf(where, sizeof(where), "%s: ", var);
 		if (value && *value && !apply(c, &settings[i], value, where))
@@ -447,8 +572,15 @@ static bool interface_addr(const char *iface, struct in_addr *out)
 			found = true;
 		}
 	freeifaddrs(list);
+	if (!found)
+		fprintf(stderr,
+			"fileserver: interface '%s' has no IPv4 address\n",
+			iface);
 	return found;
 }
+
+/* Option values for settings without a short flag start here. */
+#define LONG_ONLY	256
 
 enum {
 	OPT_CONFIG = 'c',
@@ -465,12 +597,12 @@ static void build_options(struct option *longs, char *shorts)
 		const struct setting *s = &settings[i];
 
 		longs[i] = (struct option){
-			s->name, s->is_switch ? no_argument : required_argument,
-			NULL, s->short_flag ? s->short_flag : (int)(LONG_ONLY + i)
+			s->name, s->arg ? required_argument : no_argument,
+			NULL, s->short_flag ? s->short_flag : LONG_ONLY + (int)i
 		};
 		if (s->short_flag) {
 			shorts[n++] = (char)s->short_flag;
-			if (!s->is_switch)
+			if (s->arg)
 				shorts[n++] = ':';
 		}
 	}
@@ -495,6 +627,21 @@ static const struct setting *setting_of_opt(int opt)
 	return NULL;
 }
 
+static void set_defaults(struct server_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < NSETTINGS; i++) {
+		const struct setting *s = &settings[i];
+
+		/* as given: parsing a T_USER would make it explicit */
+		if (s->type == T_STRING || s->type == T_USER)
+			*FIELD(cfg, s, const char *) = s->def;
+		else if (s->def)
+			parse_value(cfg, s, s->def);
+	}
+}
+
 enum config_action config_load(struct server_config *cfg, int argc,
 			       char **argv)
 {
@@ -505,21 +652,12 @@ enum config_action config_load(struct server_config *cfg, int argc,
 	int opt;
 
 	*cfg = (struct server_config){
-		.docroot = "./www",
 		.bind_addr = { .s_addr = htonl(INADDR_ANY) },
-		.port = 8080,
-		.kernel_cache = true,
-		.cache_size = 64ULL << 20,
-		.cache_max_file = MAX_FILE_LIMIT,
-		.max_conns = 10000,
-		.header_timeout = 10,
-		.idle_timeout = 75,
 		.send_timeout = 60,
-		.shutdown_timeout = 10,
-		.user = "nobody",
 		.argc = argc,
 		.argv = argv,
 	};
+	set_defaults(cfg);
 	build_options(longs, shorts);
 
 	/* First pass: only where the file is, and whether to help. */
@@ -544,7 +682,7 @@ enum config_action config_load(struct server_config *cfg, int argc,
 		const struct setting *s = setting_of_opt(opt);
 
 		if (s) {
-			if (!apply(cfg, s, s->is_switch ? "true" : optarg, ""))
+			if (!apply(cfg, s, s->arg ? optarg : "true", ""))
 				goto bad;
 		} else if (opt == OPT_CHECK) {
 			check = true;
@@ -557,11 +695,8 @@ enum config_action config_load(struct server_config *cfg, int argc,
 			argv[optind]);
 		goto bad;
 	}
-	if (cfg->interface && !interface_addr(cfg->interface, &cfg->bind_addr)) {
-		fprintf(stderr, "fileserver: interface '%s' has no IPv4 address\n",
-			cfg->interface);
+	if (cfg->interface && !interface_addr(cfg->interface, &cfg->bind_addr))
 		goto bad;
-	}
 	log_verbose = cfg->verbose;
 	return check ? CONFIG_CHECK : CONFIG_RUN;
 bad:
@@ -584,67 +719,31 @@ int config_check(const struct server_config *cfg)
 
 void config_print(const struct server_config *c, FILE *out)
 {
-	fprintf(out,
-		"port = %u\n"
-		"document-root = %s\n"
-		"interface = %s\n"
-		"verbose = %s\n"
-		"kernel-processing = %s\n"
-		"kernel-pass = %s\n"
-		"cache-size = %llu\n"
-		"cache-max-file = %llu\n"
-		"max-connections = %u\n"
-		"workers = %u\n"
-		"header-timeout = %u\n"
-		"idle-timeout = %u\n"
-		"shutdown-timeout = %u\n"
-		"access-log = %s\n"
-		"user = %s\n",
-		c->port, c->docroot, c->interface ? c->interface : "",
-		c->verbose ? "true" : "false",
-		c->kernel_cache ? "on" : "off",
-		kernel_pass_names[c->kernel_pass],
-		(unsigned long long)c->cache_size,
-		(unsigned long long)c->cache_max_file, c->max_conns, c->workers,
-		c->header_timeout, c->idle_timeout, c->shutdown_timeout,
-		c->access_log ? c->access_log : "", c->user);
-	if (c->metrics_port)
-		fprintf(out, "metrics-port = %u\n", c->metrics_port);
+	char buf[32];
+	const char *value;
+	size_t i;
+
+	for (i = 0; i < NSETTINGS; i++) {
+		value = value_text(c, &settings[i], buf, sizeof(buf));
+		if (value)
+			fprintf(out, "%s = %s\n", settings[i].name, value);
+	}
 }
 
 /* Settings a running server takes on at once; the rest need a restart. */
 bool config_reload(struct server_config *cfg)
 {
 	struct server_config next;
-	bool same;
+	bool restart = false;
+	size_t i;
 
 	if (config_load(&next, cfg->argc, cfg->argv) != CONFIG_RUN)
 		return false;
-	same = next.port == cfg->port &&
-	       strcmp(next.docroot, cfg->docroot) == 0 &&
-	       next.bind_addr.s_addr == cfg->bind_addr.s_addr &&
-	       next.kernel_cache == cfg->kernel_cache &&
-	       next.kernel_pass == cfg->kernel_pass &&
-	       next.cache_size == cfg->cache_size &&
-	       next.cache_max_file == cfg->cache_max_file &&
-	       next.max_conns == cfg->max_conns &&
-	       next.workers == cfg->workers &&
-	       next.metrics_port == cfg->metrics_port &&
-	       !next.access_log == !cfg->access_log &&
-	       strcmp(next.user, cfg->user) == 0;
-	if (!same)
+	for (i = 0; i < NSETTINGS; i++)
+		restart |= reload_setting(cfg, &next, &settings[i]);
+	if (restart)
 		log_warn("reload: changes other than timeouts, verbose and the "
 			 "access log's path need a restart; not applied");
-	/* the workers read these while this thread writes them */
-	cfg->verbose = next.verbose;
-	__atomic_store_n(&log_verbose, next.verbose, __ATOMIC_RELAXED);
-	__atomic_store_n(&cfg->header_timeout, next.header_timeout,
-			 __ATOMIC_RELAXED);
-	__atomic_store_n(&cfg->idle_timeout, next.idle_timeout,
-			 __ATOMIC_RELAXED);
-	__atomic_store_n(&cfg->shutdown_timeout, next.shutdown_timeout,
-			 __ATOMIC_RELAXED);
-	if (cfg->access_log && next.access_log)
-		cfg->access_log = next.access_log;
+	__atomic_store_n(&log_verbose, cfg->verbose, __ATOMIC_RELAXED);
 	return true;
 }
