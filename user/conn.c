@@ -78,5 +78,4 @@ void conn_release(struct conn *c)
 	free(c->log);
 	c->in = c->out = NULL;
 	c->log = NULL;
-	c->used = false;
 }

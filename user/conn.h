@@ -29,7 +29,6 @@
 struct access_entry;
 
 struct conn {
-	bool used;
 	bool closing;
 	bool in_kernel;		/* in sock_hash: mind the shared counters */
 	bool busy;		/* a response is being sent */

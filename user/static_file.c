@@ -20,18 +20,27 @@ bool static_file_status_closes(int status)
 	       status == 414 || status == 417 || status == 431;
 }
 
+/* Sets what every plan has. The buffers are left alone: they are 9 KiB a
+ * request, and read only where a field says they hold something. */
+static void plan_init(struct static_file_plan *p)
+{
+	p->head = (struct http_head){ .last_modified = -1 };
+	p->close_after = false;
+	p->body = STATIC_BODY_NONE;
+	p->inline_len = 0;
+	p->fd = -1;
+	p->file_off = 0;
+	p->file_len = 0;
+	p->cacheable = false;
+}
+
 /* A plan for an HTML page of its own: an error, or a redirect's note. */
 static void plan_page(struct static_file_plan *p, int status, bool head_only)
 {
-	*p = (struct static_file_plan){
-		.head = {
-			.status = status,
-			.content_type = "text/html; charset=utf-8",
-			.last_modified = -1,
-		},
-		.close_after = static_file_status_closes(status),
-		.fd = -1,
-	};
+	plan_init(p);
+	p->head.status = status;
+	p->head.content_type = "text/html; charset=utf-8";
+	p->close_after = static_file_status_closes(status);
 	p->inline_len = http_error_body(p->inline_body, sizeof(p->inline_body),
 					status);
 	p->head.content_length = p->inline_len;
@@ -156,7 +165,7 @@ void static_file_decide(struct static_file_plan *p,
 	bool head_only = req->method == HTTP_HEAD;
 	size_t len;
 
-	*p = (struct static_file_plan){ .fd = -1 };
+	plan_init(p);
 	files_head_init(&p->head, &p->etag, st, is_index ? "index.html" :
 			req->path, true);
 	if (precondition_failed(req, &p->etag, st)) {

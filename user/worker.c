@@ -442,7 +442,7 @@ static struct conn *conn_new(struct worker *w, int fd, bool metrics_only)
 		return NULL;
 	}
 	w->limit_logged = false;
-	*c = (struct conn){ .used = true, .fd = fd, .id = c->id, .file_fd = -1,
+	*c = (struct conn){ .fd = fd, .id = c->id, .file_fd = -1,
 			    .last_active = clock_now_sec(),
 			    .metrics_only = metrics_only, .next = w->conns };
 	if (w->conns)
