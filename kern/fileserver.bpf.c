@@ -281,8 +281,11 @@ int fs_verdict(struct __sk_buff *skb)
 		return SK_PASS;
 	sh = conn ? shared_of(conn, cookie) : NULL;
 	if (!sh) {
+		/* Userspace drops a socket's state just before it shuts the
+		 * socket down, so this is a closing connection, whose bytes
+		 * nobody reads: not counted in user_direct, which is about
+		 * requests userspace still answers. */
 		count_user(st, &st->pass_no_conn, framed_len(skb));
-		st->user_direct++;
 		return SK_PASS;
 	}
 	if (!conn->user_only &&

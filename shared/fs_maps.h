@@ -154,7 +154,7 @@ struct fs_stats {
 	__u64 drop_overrun;
 	/* Messages passed straight to the receive queue (SK_PASS) instead of
 	 * through the backlog: all of them with pass_direct, else only those
-	 * the backlog refused. */
+	 * the backlog refused. Not those of pass_no_conn (closing sockets). */
 	__u64 user_direct;
 };
 
