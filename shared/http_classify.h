@@ -90,6 +90,8 @@ struct http_scan {
 	__u32 value_bad;	/* Connection value is not exactly keep-alive */
 	__u32 seen_host;
 	__u32 version_ok;
+	__u32 http10;		/* HTTP/1.0: cacheable only with keep-alive */
+	__u32 keep_alive;	/* a Connection: keep-alive field */
 	__u32 fields;		/* field lines so far */
 	__u64 acc;		/* method or version bytes */
 	__u8 prev;
@@ -167,6 +169,8 @@ static __always_inline void http_end_field(struct http_scan *s)
 	case FIELD_CONNECTION:
 		if (s->value_bad || s->pos != HTTP_KEEP_ALIVE_LEN)
 			s->out.cacheable = 0;
+		else
+			s->keep_alive = 1;
 		break;
 	case FIELD_COUNT:
 		break;
@@ -189,8 +193,21 @@ static __always_inline void http_end_method(struct http_scan *s)
 	}
 }
 
-/* "HTTP/1.1" packed big-endian into a u64. */
+/* "HTTP/1.1" and "HTTP/1.0" packed big-endian into a u64. */
 #define HTTP_VERSION_11 0x485454502f312e31ULL
+#define HTTP_VERSION_10 0x485454502f312e30ULL
+
+/* The version ended (pos counts its CR). HTTP/1.0 is answered from the
+ * cache only with Connection: keep-alive (what ab -k sends): userspace then
+ * sends the same bytes as to HTTP/1.1, keep-alive response and all. */
+static __always_inline void http_end_version(struct http_scan *s)
+{
+	if (s->pos == 9 && s->acc == HTTP_VERSION_10)
+		s->http10 = 1;
+	else if (s->pos != 9 || s->acc != HTTP_VERSION_11)
+		s->out.cacheable = 0;
+	s->version_ok = 1;
+}
 
 /* One byte of the head. Returns 1 to stop the scan. */
 static __always_inline long http_scan_byte(__u32 i, __u8 c, struct http_scan *s)
@@ -211,13 +228,11 @@ static __always_inline long http_scan_byte(__u32 i, __u8 c, struct http_scan *s)
 		case SCAN_HEAD_END:
 			s->out.frame = HTTP_FRAME_DONE;
 			s->out.head_len = i + 1;
-			if (!s->seen_host)
+			if (!s->seen_host || (s->http10 && !s->keep_alive))
 				s->out.cacheable = 0;
 			return 1;
 		case SCAN_VERSION:
-			if (s->pos != 9 || s->acc != HTTP_VERSION_11)
-				s->out.cacheable = 0;
-			s->version_ok = 1;
+			http_end_version(s);
 			break;
 		case SCAN_VALUE_OWS:
 		case SCAN_VALUE:

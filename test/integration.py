@@ -285,6 +285,22 @@ class Common:
         self.assertEqual(r.headers["connection"], "close")
         self.assertTrue(c.closed_by_server())
 
+    def test_http10_keep_alive(self):
+        """What ab -k sends: HTTP/1.0 with Connection: keep-alive stays
+        open, gets the HTTP/1.1 keep-alive response, and in kernel mode
+        every one of them is a kernel hit."""
+        before = self.server.stats()["kernel_hits"] if self.kernel else 0
+        c = self.client()
+        for i in range(20):
+            c.send(request("/a.txt", version="HTTP/1.0",
+                           headers=["Connection: Keep-Alive"]))
+            r = c.read()
+            self.assertEqual(r.status, 200, i)
+            self.assertEqual(r.body, self.files["/a.txt"], i)
+            self.assertEqual(r.headers["connection"], "keep-alive", i)
+        if self.kernel:
+            self.assertEqual(self.server.stats()["kernel_hits"] - before, 20)
+
     def test_alternating_hits_and_misses(self):
         """2,000 keep-alive requests alternating a cacheable path and one
         only userspace answers (percent-encoded), in order, none stalled."""

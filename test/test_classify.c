@@ -67,6 +67,19 @@ START_TEST(connection_keep_alive_only)
 }
 END_TEST
 
+/* What ab -k sends: userspace answers it with the HTTP/1.1 keep-alive
+ * response, byte for byte. */
+START_TEST(http10_keep_alive_is_cacheable)
+{
+	assert_cacheable("GET /static.html HTTP/1.0\r\nConnection: Keep-Alive"
+			 "\r\nHost: localhost:8080\r\nUser-Agent: "
+			 "ApacheBench/2.3\r\nAccept: */*\r\n\r\n",
+			 "/static.html", 0);
+	assert_cacheable("HEAD /a HTTP/1.0\r\nHost: a\r\n"
+			 "connection: keep-alive\r\n\r\n", "/a", 1);
+}
+END_TEST
+
 START_TEST(methods_and_versions)
 {
 	assert_framed_not_cacheable("POST /a HTTP/1.1\r\nHost: a\r\n\r\n");
@@ -74,6 +87,12 @@ START_TEST(methods_and_versions)
 	assert_framed_not_cacheable("GETX /a HTTP/1.1\r\nHost: a\r\n\r\n");
 	assert_framed_not_cacheable("HEADER /a HTTP/1.1\r\nHost: a\r\n\r\n");
 	assert_framed_not_cacheable("GET /a HTTP/1.0\r\nHost: a\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.0\r\nHost: a\r\n"
+				    "Connection: close\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.0\r\n"
+				    "Connection: keep-alive\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.2\r\nHost: a\r\n"
+				    "Connection: keep-alive\r\n\r\n");
 	assert_framed_not_cacheable("GET /a HTTP/1.10\r\nHost: a\r\n\r\n");
 	/* HTTP/0.9-style line: userspace answers 400 */
 	ck_assert_uint_eq(classify("GET /a\r\nHost: a\r\n\r\n").frame,
@@ -247,6 +266,7 @@ int main(void)
 	tcase_add_test(tc, plain_get_and_head);
 	tcase_add_test(tc, query_is_not_part_of_the_key);
 	tcase_add_test(tc, connection_keep_alive_only);
+	tcase_add_test(tc, http10_keep_alive_is_cacheable);
 	tcase_add_test(tc, methods_and_versions);
 	tcase_add_test(tc, paths_userspace_normalises);
 	tcase_add_test(tc, long_path_not_cacheable);

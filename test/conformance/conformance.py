@@ -530,13 +530,14 @@ def build_cases(env):
     case("http10", R(version="HTTP/1.0", host=None), "200 close")
     case("http10-host", R(version="HTTP/1.0"), "200 close")
     case("http10-head", R(method="HEAD", version="HTTP/1.0"), "200 close")
+    # what ab -k sends: answered from the kernel's cache
     case("http10-keep-alive", R(version="HTTP/1.0",
                                 headers=["Connection: keep-alive"]),
-         "200 keep")
+         "200 keep", k=1)
     case("http10-keep-alive-pipelined",
          [R(version="HTTP/1.0", headers=["Connection: keep-alive"]),
           R("/style.css", version="HTTP/1.0",
-            headers=["Connection: keep-alive"])], "200 200 keep")
+            headers=["Connection: keep-alive"])], "200 200 keep", k=2)
     case("http10-pipelined-closes",
          [R(version="HTTP/1.0"), R()], "200 close")
     case("http10-404", R("/missing", version="HTTP/1.0"), "404 close")

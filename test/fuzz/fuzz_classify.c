@@ -12,9 +12,10 @@
  * the rules the header and the README state (framing: first CRLF CRLF; bare
  * LF, a CR not before LF, Content-Length, Transfer-Encoding, an empty or
  * version-less request line, a head over FS_SCAN_MAX are unsafe; cacheable:
- * GET/HEAD, plain path under FS_KEY_MAX bytes, HTTP/1.1, one Host of
- * uri-host bytes, token field names, at most 100 field lines, Connection
- * absent or keep-alive, no Range/Expect/If-*, no control bytes).
+ * GET/HEAD, plain path under FS_KEY_MAX bytes, HTTP/1.1 or HTTP/1.0 with a
+ * Connection field, one Host of uri-host bytes, token field names, at most
+ * 100 field lines, Connection absent or keep-alive, no Range/Expect/If-*, no
+ * control bytes).
  * Any difference, either way, aborts with the input shown.
  */
 #include <stdint.h>
@@ -139,9 +140,10 @@ static bool ref_host_char(uint8_t c)
 	       (c && strchr("-._~%!$&'()*+,;=:[]", c));
 }
 
-/* A header line [ls, le): does it keep the request cacheable? */
+/* A header line [ls, le): does it keep the request cacheable? Counts the
+ * Host and the (keep-alive) Connection fields. */
 static bool ref_field_ok(const uint8_t *d, size_t ls, size_t le,
-			 unsigned *hosts)
+			 unsigned *hosts, unsigned *connections)
 {
 	size_t i, nl;
 	const uint8_t *name = d + ls, *v;
@@ -178,6 +180,7 @@ static bool ref_field_ok(const uint8_t *d, size_t ls, size_t le,
 		}
 		while (vn && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
 			vn--;
+		(*connections)++;
 		return fuzz_ieq(v, vn, "keep-alive");
 	}
 	return true;
@@ -187,7 +190,8 @@ static bool ref_field_ok(const uint8_t *d, size_t ls, size_t le,
 static void ref_cacheable(const uint8_t *d, struct ref *r)
 {
 	size_t h = r->head_len, e0, s1, p0, pe, q, i, ls;
-	unsigned hosts = 0;
+	unsigned hosts = 0, connections = 0;
+	bool http10;
 	const uint8_t *sp;
 
 	r->cacheable = 0;
@@ -221,18 +225,20 @@ static void ref_cacheable(const uint8_t *d, struct ref *r)
 		if (q == e0)
 			return;
 	}
-	if (e0 - q - 1 != 8 || memcmp(d + q + 1, "HTTP/1.1", 8) != 0)
+	if (e0 - q - 1 != 8 || (memcmp(d + q + 1, "HTTP/1.1", 8) != 0 &&
+				memcmp(d + q + 1, "HTTP/1.0", 8) != 0))
 		return;
+	http10 = d[q + 8] == '0';
 	for (ls = e0 + 2, i = 0; ls < h - 2; i++) {
 		size_t le = (size_t)((const uint8_t *)memchr(d + ls, '\r',
 							     h - ls) - d);
 
 		/* over 100 field lines: userspace answers 431 */
-		if (i == 100 || !ref_field_ok(d, ls, le, &hosts))
+		if (i == 100 || !ref_field_ok(d, ls, le, &hosts, &connections))
 			return;
 		ls = le + 2;
 	}
-	if (hosts != 1)
+	if (hosts != 1 || (http10 && connections == 0))
 		return;
 	r->cacheable = 1;
 	r->path_off = (__u32)p0;

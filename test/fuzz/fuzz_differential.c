@@ -17,7 +17,8 @@
  *  1. C cacheable (the kernel may answer from its cache, so its answer must
  *     be the 200 userspace would send):
  *     U = DONE with head_len = C.head_len, method GET or HEAD as
- *     C.head_only says, HTTP/1.1, keep_alive, has_host, no If-None-Match,
+ *     C.head_only says, HTTP/1.1 or 1.0, keep_alive (which for 1.0 takes a
+ *     Connection: keep-alive), has_host, no If-None-Match,
  *     If-Modified-Since, If-Range or Range, content_length 0, and U's
  *     decoded, normalised path equal to the raw bytes C keys the cache
  *     with (C only accepts paths that need no decoding or normalisation),
@@ -139,7 +140,7 @@ static void check_cacheable(const uint8_t *d, size_t off,
 	      "kernel answers a %s, userspace method is '%.*s'",
 	      c->head_only ? "HEAD" : "GET", (int)q->method_len,
 	      q->method_token);
-	CHECK(q->version_minor == 1,
+	CHECK(q->version_minor == 1 || q->version_minor == 0,
 	      "kernel answers as HTTP/1.1, userspace parsed HTTP/1.%d",
 	      q->version_minor);
 	CHECK(q->keep_alive,
