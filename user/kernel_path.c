@@ -181,7 +181,7 @@ void kernel_path_close(struct kernel_path *kp)
 }
 
 int kernel_path_add_conn(struct kernel_path *kp, int fd, uint32_t slot,
-			 uint64_t *cookie)
+			 uint64_t owed, uint64_t *cookie)
 {
 	struct fs_conn_shared *sh = &kp->shared[slot];
 	struct fs_conn conn = { .slot = slot };
@@ -191,7 +191,7 @@ int kernel_path_add_conn(struct kernel_path *kp, int fd, uint32_t slot,
 
 	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &len))
 		return -errno;
-	sh->user_rx = 0;
+	sh->user_rx = owed;
 	sh->user_done = 0;
 	sh->user_sent = 0;
 	sh->user_send_target = 0;

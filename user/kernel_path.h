@@ -43,10 +43,12 @@ int kernel_path_open(struct kernel_path *kp, uint32_t chunk_count,
 		     enum kernel_pass pass);
 void kernel_path_close(struct kernel_path *kp);
 
-/* Hands connection fd, which owns conn_shared slot, to the kernel path.
- * Returns 0 or -errno (e.g. -EOPNOTSUPP: the peer already closed). */
+/* Hands connection fd, which owns conn_shared slot, to the kernel path;
+ * userspace already holds owed request bytes of it, unanswered, so the
+ * kernel answers none before those are. Returns 0 or -errno (e.g.
+ * -EOPNOTSUPP: the peer already closed). */
 int kernel_path_add_conn(struct kernel_path *kp, int fd, uint32_t slot,
-			 uint64_t *cookie);
+			 uint64_t owed, uint64_t *cookie);
 /* Forgets the connection; call before closing fd. */
 void kernel_path_del_conn(struct kernel_path *kp, uint32_t slot,
 			  uint64_t cookie);

@@ -404,13 +404,32 @@ static void on_send(struct worker *w, struct conn *c, int res)
 	response_next(w, c);
 }
 
-/* Hands c to the kernel path, which then answers what it has cached. */
+/*
+ * Hands c to the kernel path, which then answers what it has cached. What
+ * the client has sent so far is read first, by a plain recv: bytes that
+ * arrive before the socket joins sit in its receive queue, unseen by the
+ * stream parser until a recv makes it look, and are then passed through
+ * the backlog while that recv finds nothing (the 1 ms look-again of
+ * on_recv: with a new connection per request, it was most of each one's
+ * time). Read here, they are userspace's, owed before anything the kernel
+ * answers; and a connection whose first requests end it never joins.
+ */
 static void conn_to_kernel(struct worker *w, struct conn *c)
 {
 	int sndbuf = KERNEL_SNDBUF;
 	struct timeval head_timeout = {
 		.tv_sec = config_timeout(&w->cfg->header_timeout)
 	};
+	ssize_t n = recv(c->fd, c->in, CONN_IN_CAP, MSG_DONTWAIT);
+
+	if (n > 0) {
+		c->in_len = n;
+		metrics_add(&w->metrics.rx_bytes, n);
+	} else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+		return;		/* gone already: its recv will say so */
+	}
+	if (!http_conn_may_join_kernel(c->in, c->in_len))
+		return;
 
 	/* A cached response is pushed in one go or not at all: give it room
 	 * (memory is charged only for what is really queued). Plain
@@ -420,7 +439,8 @@ static void conn_to_kernel(struct worker *w, struct conn *c)
 	 * us; the parser gives up on it after the socket's receive timeout. */
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &head_timeout,
 		   sizeof(head_timeout));
-	if (kernel_path_add_conn(w->kp, c->fd, c->id, &c->cookie) == 0)
+	if (kernel_path_add_conn(w->kp, c->fd, c->id, c->in_len,
+				 &c->cookie) == 0)
 		c->in_kernel = true;
 	else
 		metrics_add(&w->metrics.faults[FAULT_SOCKHASH_INSERT], 1);
