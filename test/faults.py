@@ -33,7 +33,7 @@ def proc_rss_kib(pid):
 
 
 def metrics(port):
-    c = Client(port, settle=False)
+    c = Client(port)
     try:
         return parse_metrics(c.get("/metrics").body.decode())
     finally:
@@ -78,13 +78,13 @@ class Base(DocrootTest):
             self.assertTrue(s.kernel_on(), s.log)
         return s
 
-    def client(self, s, settle=True):
-        c = Client(s.port, settle)
+    def client(self, s):
+        c = Client(s.port)
         self.addCleanup(c.close)
         return c
 
     def assert_serving(self, s):
-        c = self.client(s, settle=False)
+        c = self.client(s)
         self.assertEqual(c.get("/a.txt").body, self.files["/a.txt"])
         c.close()
 
@@ -147,7 +147,7 @@ class Faults:
         clients = []
         try:
             for _ in range(n):
-                c = Client(s.port, settle=False)
+                c = Client(s.port)
                 clients.append(c)
                 c.send(request("/a.txt"))
         finally:
@@ -168,7 +168,7 @@ class KernelFaults:
         s = self.server()
         os.kill(s.proc.pid, signal.SIGSTOP)
         try:
-            c = self.client(s, settle=False)
+            c = self.client(s)
             c.send(request("/a.txt"))
             c.sock.shutdown(socket.SHUT_WR)
             time.sleep(0.1)
@@ -278,7 +278,7 @@ class Abuse:
         """Heads trickled one byte at a time are cut off by the header
         timeout, however steadily they trickle."""
         s = self.server("--header-timeout", "2")
-        slow = [self.client(s, settle=False) for _ in range(50)]
+        slow = [self.client(s) for _ in range(50)]
         for c in slow:
             c.send(b"GET /a.txt HTTP/1.1\r\n")
         start = time.monotonic()
@@ -309,10 +309,10 @@ class Abuse:
         """Idle connections hold a slot until the idle timeout; beyond
         --max-connections new ones are closed at once, and counted."""
         s = self.server("--max-connections", "100", "--idle-timeout", "2")
-        idle = [self.client(s, settle=False) for _ in range(95)]
+        idle = [self.client(s) for _ in range(95)]
         time.sleep(0.2)
         self.assert_serving(s)
-        extra = [self.client(s, settle=False) for _ in range(20)]
+        extra = [self.client(s) for _ in range(20)]
         time.sleep(0.3)
         refused = sum(c.closed_by_server() for c in extra)
         self.assertGreaterEqual(refused, 15)
@@ -387,7 +387,7 @@ class Abuse:
                  b"b" * 65536 + b"\r\n\r\n", 431),
                 (b"POST /a.txt HTTP/1.1\r\nHost: x\r\n"
                  b"Content-Length: 10000000000\r\n\r\n", 413)):
-            c = self.client(s, settle=False)
+            c = self.client(s)
             try:
                 c.send(raw)
             except (BrokenPipeError, ConnectionResetError):

@@ -404,6 +404,45 @@ static const char *many_fields(int count)
 	return big;
 }
 
+/* What a new connection opened with: whole keep-alive requests, or not. */
+START_TEST(test_requests_keep)
+{
+	static const char one[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+	static const char two[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+				  "POST /f HTTP/1.1\r\nHost: a\r\n"
+				  "Content-Length: 3\r\n\r\nabc";
+	static const char ab_k[] = "GET / HTTP/1.0\r\nConnection: Keep-Alive"
+				   "\r\nHost: a\r\n\r\n";
+	static const char closes[] = "GET / HTTP/1.1\r\nHost: a\r\n"
+				     "Connection: close\r\n\r\n";
+	static const char then_closes[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+					  "GET / HTTP/1.0\r\nHost: a\r\n\r\n";
+
+	ck_assert_int_eq(http_requests_keep("", 0), HTTP_KEEP_WHOLE);
+	ck_assert_int_eq(http_requests_keep(one, sizeof(one) - 1),
+			 HTTP_KEEP_WHOLE);
+	ck_assert_int_eq(http_requests_keep(two, sizeof(two) - 1),
+			 HTTP_KEEP_WHOLE);
+	ck_assert_int_eq(http_requests_keep(ab_k, sizeof(ab_k) - 1),
+			 HTTP_KEEP_WHOLE);
+	/* a head or a body cut short */
+	ck_assert_int_eq(http_requests_keep(one, sizeof(one) - 3),
+			 HTTP_KEEP_PARTIAL);
+	ck_assert_int_eq(http_requests_keep(two, 40), HTTP_KEEP_PARTIAL);
+	ck_assert_int_eq(http_requests_keep(two, sizeof(two) - 2),
+			 HTTP_KEEP_PARTIAL);
+	/* one that closes, first or last; HTTP/1.0 by default */
+	ck_assert_int_eq(http_requests_keep(closes, sizeof(closes) - 1),
+			 HTTP_KEEP_CLOSES);
+	ck_assert_int_eq(http_requests_keep(then_closes,
+					    sizeof(then_closes) - 1),
+			 HTTP_KEEP_CLOSES);
+	/* one that does not parse */
+	ck_assert_int_eq(http_requests_keep("GET /\r\n\r\n", 9),
+			 HTTP_KEEP_CLOSES);
+}
+END_TEST
+
 START_TEST(test_too_many_headers)
 {
 	ck_assert_done(many_fields(HTTP_MAX_HEADERS));
@@ -836,6 +875,7 @@ static Suite *request_suite(void)
 	tcase_add_test(frame, test_big_head);
 	tcase_add_test(frame, test_endless_empty_lines);
 	tcase_add_test(frame, test_too_many_headers);
+	tcase_add_test(frame, test_requests_keep);
 	suite_add_tcase(s, frame);
 
 	tcase_add_test(fields, test_obs_fold);

@@ -4,7 +4,9 @@
  * free ids under one lock: a take or a put is O(1), the lock held for a
  * push or a pop only.
  */
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "access_log.h"
@@ -59,23 +61,55 @@ void conn_table_put(struct conn_table *t, struct conn *c)
 	pthread_mutex_unlock(&t->lock);
 }
 
-bool conn_alloc(struct conn *c, bool log)
+bool conn_bufs_take(struct conn_pool *pool, struct conn *c)
 {
-	c->in = malloc(CONN_IN_CAP);
-	c->out = malloc(CONN_OUT_CAP);
-	if (log)
-		c->log = calloc(1, sizeof(*c->log));
-	return c->in && c->out && (!log || c->log);
+	char *block;
+
+	if (c->in)
+		return true;
+	block = pool->count ? pool->free[--pool->count]
+			    : malloc(CONN_IN_CAP + CONN_OUT_CAP);
+	if (!block)
+		return false;
+	c->in = block;
+	c->out = block + CONN_IN_CAP;
+	return true;
 }
 
-void conn_release(struct conn *c)
+void conn_bufs_give(struct conn_pool *pool, struct conn *c)
+{
+	if (!c->in)
+		return;
+	if (pool->count < CONN_POOL_KEEP)
+		pool->free[pool->count++] = c->in;
+	else
+		free(c->in);
+	c->in = c->out = NULL;
+}
+
+void conn_pool_free(struct conn_pool *pool)
+{
+	while (pool->count)
+		free(pool->free[--pool->count]);
+}
+
+bool conn_alloc_log(struct conn *c)
+{
+	struct sockaddr_in peer;
+	socklen_t len = sizeof(peer);
+
+	c->log = calloc(1, sizeof(*c->log));
+	if (c->log && getpeername(c->fd, (struct sockaddr *)&peer, &len) == 0)
+		c->log->peer = peer.sin_addr;
+	return c->log != NULL;
+}
+
+void conn_release(struct conn_pool *pool, struct conn *c)
 {
 	close(c->fd);
 	if (c->file_fd >= 0)
 		close(c->file_fd);
-	free(c->in);
-	free(c->out);
+	conn_bufs_give(pool, c);
 	free(c->log);
-	c->in = c->out = NULL;
 	c->log = NULL;
 }

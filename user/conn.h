@@ -25,12 +25,15 @@
  * ones go by sendfile() and are never copied into userspace. */
 #define CONN_SMALL_BODY		16384
 #define CONN_OUT_CAP		(2048 + CONN_SMALL_BODY)
+/* Free buffer blocks a worker keeps for its next connections */
+#define CONN_POOL_KEEP		256
 
 struct access_entry;
 
 struct conn {
 	bool closing;
 	bool in_kernel;		/* in sock_hash: mind the shared counters */
+	bool to_kernel;		/* to join it when its requests allow */
 	bool busy;		/* a response is being sent */
 	bool close_after;
 	bool done_published;	/* the kernel path knows this one is answered */
@@ -44,6 +47,8 @@ struct conn {
 	unsigned inflight;	/* ring operations not yet completed */
 	uint64_t cookie;
 
+	/* in and out are one block, held only while c has a request: an
+	 * idle connection gives it back to its worker's conn_pool */
 	char *in;		/* received, not yet answered request bytes */
 	size_t in_len;
 	uint64_t discard;	/* body bytes of an answered request to skip */
@@ -80,12 +85,34 @@ struct conn *conn_table_take(struct conn_table *t);
 /* Gives c's slot back. */
 void conn_table_put(struct conn_table *t, struct conn *c);
 
-/* c's buffers, and its access-log entry with log. Returns false when out
- * of memory: conn_release() frees what was had. */
-bool conn_alloc(struct conn *c, bool log);
-/* Closes c's sockets and files and frees its memory; the slot stays
+/*
+ * A worker's free buffer blocks (a connection's in and out). Connections
+ * take one when bytes arrive and give it back when they are idle again:
+ * a new connection reuses memory already faulted in instead of growing the
+ * heap and trimming it at close (a new connection per request spent an
+ * eighth of the server's time in malloc, page faults and madvise), and
+ * 10,000 idle connections hold no buffers.
+ */
+struct conn_pool {
+	char *free[CONN_POOL_KEEP];
+	unsigned count;
+};
+
+/* Gives c a buffer block unless it has one. Returns false when out of
+ * memory. */
+bool conn_bufs_take(struct conn_pool *pool, struct conn *c);
+/* c is idle: its block, if any, goes back to the pool (or is freed when
+ * the pool is full). */
+void conn_bufs_give(struct conn_pool *pool, struct conn *c);
+/* Frees every block of the pool. */
+void conn_pool_free(struct conn_pool *pool);
+
+/* c's access-log entry, with the peer's address. Returns false when out
+ * of memory. */
+bool conn_alloc_log(struct conn *c);
+/* Closes c's sockets and files and gives its memory back; the slot stays
  * taken. */
-void conn_release(struct conn *c);
+void conn_release(struct conn_pool *pool, struct conn *c);
 
 /* Whether c has waited too long, at now (seconds, monotonic): for send
  * progress while it answers, for the rest of a head it has begun, or for

@@ -246,24 +246,6 @@ enum http_conn_step http_conn_next(const struct http_conn_env *env,
 	return step;
 }
 
-bool http_conn_may_join_kernel(const char *buf, size_t len)
-{
-	struct http_request req;
-	size_t off = 0;
-	int status;
-
-	while (off < len) {
-		if (http_parse_request(buf + off, len - off, &req, &status) !=
-		    HTTP_PARSE_DONE ||
-		    req.content_length > len - off - req.head_len)
-			return false;
-		off += req.head_len + req.content_length;
-		if (!req.keep_alive)
-			return false;
-	}
-	return true;
-}
-
 void http_conn_finish(const struct http_conn_env *env, struct conn *c)
 {
 	c->busy = false;

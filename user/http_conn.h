@@ -43,13 +43,6 @@ enum http_conn_step {
 enum http_conn_step http_conn_next(const struct http_conn_env *env,
 				   struct conn *c);
 
-/* The len bytes a connection opened with, read before it joins the kernel
- * path: may it join? Only if they are whole requests, bodies included (the
- * kernel's stream parser must start at a request boundary), and the last
- * keeps the connection open (one about to close has nothing to gain, and
- * joining costs more than its answer). */
-bool http_conn_may_join_kernel(const char *buf, size_t len);
-
 /* c's response is out: counts it, logs it, and makes c not busy. */
 void http_conn_finish(const struct http_conn_env *env, struct conn *c);
 

@@ -733,3 +733,28 @@ enum http_parse_status http_parse_request(const char *buf, size_t len,
 		return parse_error(status, err);
 	return HTTP_PARSE_DONE;
 }
+
+enum http_keep http_requests_keep(const char *buf, size_t len)
+{
+	struct http_request req;
+	size_t off = 0;
+	int status;
+
+	while (off < len) {
+		switch (http_parse_request(buf + off, len - off, &req,
+					   &status)) {
+		case HTTP_PARSE_INCOMPLETE:
+			return HTTP_KEEP_PARTIAL;
+		case HTTP_PARSE_ERROR:
+			return HTTP_KEEP_CLOSES;
+		case HTTP_PARSE_DONE:
+			break;
+		}
+		if (!req.keep_alive)
+			return HTTP_KEEP_CLOSES;
+		if (req.content_length > len - off - req.head_len)
+			return HTTP_KEEP_PARTIAL;
+		off += req.head_len + req.content_length;
+	}
+	return HTTP_KEEP_WHOLE;
+}

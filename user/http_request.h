@@ -101,4 +101,13 @@ enum http_parse_status http_parse_request(const char *buf, size_t len,
 					  struct http_request *req,
 					  int *status);
 
+/* What the len bytes at buf hold, read from a request's first byte on. */
+enum http_keep {
+	HTTP_KEEP_WHOLE,	/* whole requests (bodies too), none closing */
+	HTTP_KEEP_PARTIAL,	/* such requests, then the start of another */
+	HTTP_KEEP_CLOSES,	/* one closes the connection, or is refused */
+};
+
+enum http_keep http_requests_keep(const char *buf, size_t len);
+
 #endif /* HTTP_REQUEST_H */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -180,15 +181,27 @@ void kernel_path_close(struct kernel_path *kp)
 	memset(kp, 0, sizeof(*kp));
 }
 
+/* Send buffer of kernel-path sockets: the largest cached response, twice */
+#define KERNEL_SNDBUF	(FS_ENTRY_MAX_CHUNKS * FS_CHUNK_SIZE * 2)
+
 int kernel_path_add_conn(struct kernel_path *kp, int fd, uint32_t slot,
-			 uint64_t owed, uint64_t *cookie)
+			 uint64_t owed, time_t head_timeout, uint64_t *cookie)
 {
 	struct fs_conn_shared *sh = &kp->shared[slot];
 	struct fs_conn conn = { .slot = slot };
+	struct timeval rcvtimeo = { .tv_sec = head_timeout };
 	socklen_t len = sizeof(*cookie);
+	int sndbuf = KERNEL_SNDBUF;
 	__u64 sock = fd;
 	int err;
 
+	/* A cached response is pushed in one go or not at all: give it room
+	 * (memory is charged only for what is really queued). Plain
+	 * SO_SNDBUF would be capped by net.core.wmem_max, below autotuning. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf));
+	/* A partial head waits inside the kernel's stream parser, unseen by
+	 * us; the parser gives up on it after the socket's receive timeout. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcvtimeo, sizeof(rcvtimeo));
 	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &len))
 		return -errno;
 	sh->user_rx = owed;

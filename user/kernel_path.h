@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "fs_maps.h"
 
@@ -45,10 +46,11 @@ void kernel_path_close(struct kernel_path *kp);
 
 /* Hands connection fd, which owns conn_shared slot, to the kernel path;
  * userspace already holds owed request bytes of it, unanswered, so the
- * kernel answers none before those are. Returns 0 or -errno (e.g.
- * -EOPNOTSUPP: the peer already closed). */
+ * kernel answers none before those are. A partial head is given up on
+ * after head_timeout seconds. Returns 0 or -errno (e.g. -EOPNOTSUPP: the
+ * peer already closed). */
 int kernel_path_add_conn(struct kernel_path *kp, int fd, uint32_t slot,
-			 uint64_t owed, uint64_t *cookie);
+			 uint64_t owed, time_t head_timeout, uint64_t *cookie);
 /* Forgets the connection; call before closing fd. */
 void kernel_path_del_conn(struct kernel_path *kp, uint32_t slot,
 			  uint64_t cookie);

@@ -14,7 +14,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <liburing.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +43,6 @@
  * not hold up the ring. */
 #define SENDFILE_MAX	(256 * 1024)
 #define INOTIFY_BUF	(64 * 1024)
-/* Send buffer of kernel-path sockets: the largest cached response, twice */
-#define KERNEL_SNDBUF	(FS_ENTRY_MAX_CHUNKS * FS_CHUNK_SIZE * 2)
 
 enum op {
 	OP_ACCEPT = 1,
@@ -79,6 +76,7 @@ struct worker {
 	char *bufs;
 	bool accept_armed[LISTENERS];
 	struct conn *conns;		/* open ones, listed */
+	struct conn_pool pool;		/* their idle buffers */
 	bool limit_logged;
 	struct user_metrics metrics;	/* summed over workers by /metrics */
 	struct __kernel_timespec tick_ts, wait_ts, retry_ts;
@@ -130,7 +128,7 @@ static void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum op op)
 
 static void conn_free(struct worker *w, struct conn *c)
 {
-	conn_release(c);
+	conn_release(&w->pool, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -279,6 +277,7 @@ static void conn_process(struct worker *w, struct conn *c)
 	refresh_date(w);
 	switch (http_conn_next(&w->env, c)) {
 	case HTTP_CONN_IDLE:
+		conn_bufs_give(&w->pool, c);
 		if (w->env.draining && drain_idle(w, c))
 			return;
 		/* fall through */
@@ -295,6 +294,27 @@ static void conn_process(struct worker *w, struct conn *c)
 }
 
 /* ---- completions ---------------------------------------------------- */
+
+/* Hands c to the kernel path, which then answers what it has cached, at a
+ * request boundary: c's first bytes were received by userspace, and are
+ * owed before anything the kernel answers. One whose first requests close
+ * it stays ours (docs/design.md, "A connection joins the kernel path"). */
+static void conn_to_kernel(struct worker *w, struct conn *c)
+{
+	enum http_keep keep = http_requests_keep(c->in, c->in_len);
+
+	if (keep == HTTP_KEEP_PARTIAL)
+		return;		/* decided once more bytes are in */
+	c->to_kernel = false;
+	if (keep == HTTP_KEEP_CLOSES)
+		return;
+	if (kernel_path_add_conn(w->kp, c->fd, c->id, c->in_len,
+				 config_timeout(&w->cfg->header_timeout),
+				 &c->cookie) == 0)
+		c->in_kernel = true;
+	else
+		metrics_add(&w->metrics.faults[FAULT_SOCKHASH_INSERT], 1);
+}
 
 static void on_recv(struct worker *w, struct conn *c, struct io_uring_cqe *cqe)
 {
@@ -326,12 +346,21 @@ static void on_recv(struct worker *w, struct conn *c, struct io_uring_cqe *cqe)
 		unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 		size_t n = cqe->res;
 
-		if (n > CONN_IN_CAP - c->in_len)
-			n = CONN_IN_CAP - c->in_len;
-		memcpy(c->in + c->in_len, recv_buf(w, bid), n);
-		c->in_len += n;
-		metrics_add(&w->metrics.rx_bytes, n);
+		if (conn_bufs_take(&w->pool, c)) {
+			if (n > CONN_IN_CAP - c->in_len)
+				n = CONN_IN_CAP - c->in_len;
+			memcpy(c->in + c->in_len, recv_buf(w, bid), n);
+			c->in_len += n;
+			metrics_add(&w->metrics.rx_bytes, n);
+		}
 		recycle_buf(w, bid);
+		if (!c->in) {
+			log_error("out of memory for a connection's buffers");
+			conn_close(w, c);
+			return;
+		}
+		if (c->to_kernel && !c->busy && !c->discard)
+			conn_to_kernel(w, c);
 	}
 	c->last_active = clock_now_sec();
 	conn_process(w, c);
@@ -404,53 +433,10 @@ static void on_send(struct worker *w, struct conn *c, int res)
 	response_next(w, c);
 }
 
-/*
- * Hands c to the kernel path, which then answers what it has cached. What
- * the client has sent so far is read first, by a plain recv: bytes that
- * arrive before the socket joins sit in its receive queue, unseen by the
- * stream parser until a recv makes it look, and are then passed through
- * the backlog while that recv finds nothing (the 1 ms look-again of
- * on_recv: with a new connection per request, it was most of each one's
- * time). Read here, they are userspace's, owed before anything the kernel
- * answers; and a connection whose first requests end it never joins.
- */
-static void conn_to_kernel(struct worker *w, struct conn *c)
-{
-	int sndbuf = KERNEL_SNDBUF;
-	struct timeval head_timeout = {
-		.tv_sec = config_timeout(&w->cfg->header_timeout)
-	};
-	ssize_t n = recv(c->fd, c->in, CONN_IN_CAP, MSG_DONTWAIT);
-
-	if (n > 0) {
-		c->in_len = n;
-		metrics_add(&w->metrics.rx_bytes, n);
-	} else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
-		return;		/* gone already: its recv will say so */
-	}
-	if (!http_conn_may_join_kernel(c->in, c->in_len))
-		return;
-
-	/* A cached response is pushed in one go or not at all: give it room
-	 * (memory is charged only for what is really queued). Plain
-	 * SO_SNDBUF would be capped by net.core.wmem_max, below autotuning. */
-	setsockopt(c->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf));
-	/* A partial head waits inside the kernel's stream parser, unseen by
-	 * us; the parser gives up on it after the socket's receive timeout. */
-	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &head_timeout,
-		   sizeof(head_timeout));
-	if (kernel_path_add_conn(w->kp, c->fd, c->id, c->in_len,
-				 &c->cookie) == 0)
-		c->in_kernel = true;
-	else
-		metrics_add(&w->metrics.faults[FAULT_SOCKHASH_INSERT], 1);
-}
-
 /* The connection accepted as fd, or NULL (closed) past the limit. */
 static struct conn *conn_new(struct worker *w, int fd, bool metrics_only)
 {
 	struct conn *c = conn_table_take(&w->srv->conns);
-	int one = 1;
 
 	if (!c) {
 		metrics_add(&w->metrics.faults[FAULT_CONN_LIMIT], 1);
@@ -470,21 +456,12 @@ static struct conn *conn_new(struct worker *w, int fd, bool metrics_only)
 	w->conns = c;
 	metrics_add(&w->metrics.conns_opened, 1);
 	metrics_add(&w->metrics.conns_active, 1);
-	if (!conn_alloc(c, w->access_log != NULL)) {
+	if (w->access_log && !conn_alloc_log(c)) {
 		log_error("out of memory for a connection");
 		conn_close(w, c);
 		return NULL;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (c->log) {
-		struct sockaddr_in peer;
-		socklen_t len = sizeof(peer);
-
-		if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0)
-			c->log->peer = peer.sin_addr;
-	}
-	if (w->kp && !metrics_only)
-		conn_to_kernel(w, c);
+	c->to_kernel = w->kp && !metrics_only;
 	return c;
 }
 
@@ -541,13 +518,10 @@ static void on_tick(struct worker *w)
 		next = c->next;	/* c may be freed */
 		if (c->closing)
 			continue;
-		if (c->in_kernel) {
-			uint32_t act = kernel_path_activity(w->kp, c->id);
-
-			if (act != c->kernel_activity) {
-				c->kernel_activity = act;
-				c->last_active = now;
-			}
+		if (c->in_kernel && c->kernel_activity !=
+		    kernel_path_activity(w->kp, c->id)) {
+			c->kernel_activity = kernel_path_activity(w->kp, c->id);
+			c->last_active = now;
 		}
 		if (conn_expired(c, now, w->cfg->send_timeout,
 				 config_timeout(&w->cfg->header_timeout),
@@ -812,6 +786,7 @@ void worker_free(struct worker *w)
 		io_uring_queue_exit(&w->ring);
 	if (w->wake_fd >= 0)
 		close(w->wake_fd);
+	conn_pool_free(&w->pool);
 	free(w->inotify_buf);
 	free(w->bufs);
 	if (w->buf_ring && w->buf_ring != MAP_FAILED)

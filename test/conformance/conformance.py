@@ -73,7 +73,7 @@ TIMEOUT = 2.0 * SLOWDOWN    # every response must arrive within this
 STALL_WAIT = 0.3 * SLOWDOWN  # for the second answer of stall_check
 NGINX = "/usr/sbin/nginx"
 SPLIT_GAP = 0.004       # pause between the two writes of a split request
-SETTLE = 0.02 * SLOWDOWN   # for a new connection to join the kernel path
+PRIMER = b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n"    # see Conn
 CLOSE_WAIT = 1.0        # for a server to close after "Connection: close"
 
 
@@ -769,18 +769,20 @@ class Resp:
 
 
 class Conn:
-    def __init__(self, port, settle=False):
+    def __init__(self, port, prime=False):
         self.sock = socket.create_connection(("127.0.0.1", port), TIMEOUT)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.settimeout(TIMEOUT)
-        if settle:
-            # fileserver reads what a new connection sent before it joins
-            # the kernel path itself: let it join first, so that the
-            # case's requests are the kernel's to answer
-            time.sleep(SETTLE)
         self.buf = b""
         self.eof = False
         self.reset = False
+        if prime:
+            # fileserver answers a connection's first request itself and
+            # joins the kernel path after it: prime it, so that the
+            # case's requests are the kernel's to answer
+            self.send(PRIMER)
+            if not self.read(False):
+                raise RuntimeError("no answer to the primer")
 
     def close(self):
         self.sock.close()
@@ -946,7 +948,7 @@ class Outcome:
 def run_exchange(srv, chunks, gap, methods):
     """Sends chunks (gap seconds apart) on a new connection, reads a
     response per method, then settles the connection."""
-    conn = Conn(srv.port, settle=srv.kernel)
+    conn = Conn(srv.port, prime=srv.kernel)
     out = Outcome()
     try:
         for i, chunk in enumerate(chunks):
@@ -1335,7 +1337,7 @@ def split_checks(servers, verbose):
                 if out.exact()[0] != want or out.state != "keep":
                     bad.append("offset %d (new connection): %s" %
                                (i, out.summary()))
-            conn = Conn(srv.port, settle=srv.kernel)
+            conn = Conn(srv.port, prime=srv.kernel)
             try:
                 for i in range(1, len(raw)):
                     conn.send(raw[:i])
@@ -1403,7 +1405,7 @@ def stall_check(servers, verbose):
         tries = 500 if srv.kernel else 50
         stalls = []
         for i in range(tries):
-            conn = Conn(srv.port, settle=srv.kernel)
+            conn = Conn(srv.port, prime=srv.kernel)
             cut = i % len(first)
             try:
                 if cut:
