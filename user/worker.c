@@ -381,9 +381,14 @@ static void count_sent(struct worker *w, struct conn *c, int res)
 static void send_file(struct worker *w, struct conn *c)
 {
 	size_t n = c->file_left < SENDFILE_MAX ? c->file_left : SENDFILE_MAX;
-	ssize_t sent = sendfile(c->fd, c->file_fd, &c->file_off, n);
 	struct io_uring_sqe *sqe;
+	ssize_t sent;
 
+	/* Done before the last piece goes, as in respond(): once it is in,
+	 * the next request may come before response_done() runs. */
+	if (n == c->file_left && !c->done_published)
+		publish_done(w, c, n);
+	sent = sendfile(c->fd, c->file_fd, &c->file_off, n);
 	if (sent == 0) {
 		/* The header promised more: all we can do is close. */
 		metrics_add(&w->metrics.faults[FAULT_FILE_SHRANK], 1);
