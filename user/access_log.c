@@ -76,6 +76,18 @@ void access_entry_note(struct access_entry *e, const char *head, size_t len,
 		    req && req->user_agent ? req->user_agent_len : 0);
 }
 
+void access_entry_peer(struct access_entry *e, const struct sockaddr *sa)
+{
+	const void *addr = NULL;
+
+	if (sa->sa_family == AF_INET)
+		addr = &((const struct sockaddr_in *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		addr = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (!addr || !inet_ntop(sa->sa_family, addr, e->peer, sizeof(e->peer)))
+		strcpy(e->peer, "-");
+}
+
 /* Like nginx: '"', '\\' and bytes outside printable ASCII as \xHH, so a
  * client cannot forge log lines or fields. */
 static void put_escaped(FILE *f, const char *s)
@@ -103,14 +115,13 @@ static void put_field(FILE *f, const char *s)
 void access_log_write(struct access_log *log, const struct access_entry *e,
 		      time_t when)
 {
-	char addr[INET_ADDRSTRLEN], date[64];
+	char date[64];
 	struct tm tm;
 
-	inet_ntop(AF_INET, &e->peer, addr, sizeof(addr));
 	localtime_r(&when, &tm);
 	strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S %z", &tm);
 	pthread_mutex_lock(&log->lock);
-	fprintf(log->f, "%s - - [%s] \"", addr, date);
+	fprintf(log->f, "%s - - [%s] \"", e->peer[0] ? e->peer : "-", date);
 	put_escaped(log->f, e->request);
 	fprintf(log->f, "\" %d %llu ", e->status,
 		(unsigned long long)e->body_bytes);

@@ -5,6 +5,7 @@
 #define ACCESS_LOG_H
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,7 +17,7 @@ struct http_request;
 /* What is kept of a request until its response is out: bounded copies,
  * since the request bytes are gone by then. */
 struct access_entry {
-	struct in_addr peer;
+	char peer[INET6_ADDRSTRLEN];	/* the client's address, as text */
 	char request[512];	/* request line */
 	char referer[256];
 	char user_agent[256];
@@ -39,5 +40,9 @@ void access_log_close(struct access_log *log);
  * User-Agent; req is NULL for a request that did not parse. */
 void access_entry_note(struct access_entry *e, const char *head, size_t len,
 		       const struct http_request *req);
+
+/* Keeps the address of the sockaddr at sa (either family) as text: "-"
+ * if it is of neither. */
+void access_entry_peer(struct access_entry *e, const struct sockaddr *sa);
 
 #endif /* ACCESS_LOG_H */

@@ -95,12 +95,12 @@ void conn_pool_free(struct conn_pool *pool)
 
 bool conn_alloc_log(struct conn *c)
 {
-	struct sockaddr_in peer;
+	struct sockaddr_storage peer;
 	socklen_t len = sizeof(peer);
 
 	c->log = calloc(1, sizeof(*c->log));
 	if (c->log && getpeername(c->fd, (struct sockaddr *)&peer, &len) == 0)
-		c->log->peer = peer.sin_addr;
+		access_entry_peer(c->log, (struct sockaddr *)&peer);
 	return c->log != NULL;
 }
 
