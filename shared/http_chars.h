@@ -16,6 +16,25 @@ static __always_inline unsigned char http_lower(unsigned char c)
 	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
 }
 
+/* RFC 5234 CTL: control bytes, which no token, path or field value holds. */
+static __always_inline int http_ctl(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+/* The n bytes at s equal lit, a NUL-terminated lowercase literal, ignoring
+ * ASCII case. */
+static __always_inline int http_ieq(const char *s, unsigned long n,
+				    const char *lit)
+{
+	unsigned long i;
+
+	for (i = 0; i < n; i++)
+		if (!lit[i] || http_lower(s[i]) != (unsigned char)lit[i])
+			return 0;
+	return !lit[n];
+}
+
 static __always_inline int http_alnum(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||

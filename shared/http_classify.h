@@ -271,7 +271,7 @@ static __always_inline long http_scan_byte(__u32 i, __u8 c, struct http_scan *s)
 		}
 		return 0;
 	}
-	if ((c < 0x20 && c != '\t') || c == 0x7f)
+	if (http_ctl(c) && c != '\t')
 		s->out.cacheable = 0;
 
 	switch (s->state) {

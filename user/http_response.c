@@ -6,6 +6,7 @@
 
 #include "http_date.h"
 #include "http_response.h"
+#include "http_chars.h"
 
 /*
  * An append-only cursor over the caller's buffer. The first failure (no room,
@@ -69,7 +70,7 @@ static bool field_value_ok(const char *v)
 	for (; *v != '\0'; v++) {
 		unsigned char c = (unsigned char)*v;
 
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
+		if (http_ctl(c) && c != '\t')
 			return false;
 	}
 	return true;
