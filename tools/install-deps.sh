@@ -11,7 +11,7 @@ check meson ninja-build pkg-config iproute2 curl python3 \
 libclang-rt-14-dev nginx"
 for opt in "$@"; do
 	case "$opt" in
-	--bench) packages="$packages wrk nginx linux-perf gnuplot-nox" ;;
+	--bench) packages="$packages wrk apache2-utils nginx linux-perf gnuplot-nox" ;;
 	--browser) packages="$packages chromium" ;;
 	# tools/vmtest: QEMU, a static busybox for the initramfs, kmod for the
 	# guest's modprobe; the kernels themselves are fetched by tools/vmtest

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -33,12 +32,10 @@
 #include "kernel_path.h"
 #include "log.h"
 #include "metrics.h"
+#include "recv_bufs.h"
 #include "worker.h"
 
 #define RING_ENTRIES	1024
-#define RECV_BUFS	512		/* provided buffers, a power of two */
-#define RECV_BUF_SIZE	CONN_RECV_BUF
-#define RECV_GROUP	0
 /* At most this much of a file per sendfile(), so that one fast reader does
  * not hold up the ring. */
 #define SENDFILE_MAX	(256 * 1024)
@@ -72,8 +69,7 @@ struct worker {
 	int listen_fd[LISTENERS];	/* srv's: its own main one */
 	struct io_uring ring;
 	bool ring_ready;
-	struct io_uring_buf_ring *buf_ring;
-	char *bufs;
+	struct recv_bufs recv;
 	bool accept_armed[LISTENERS];
 	struct conn *conns;		/* open ones, listed */
 	struct conn_pool pool;		/* their idle buffers */
@@ -87,19 +83,6 @@ struct worker {
 	time_t date_sec;
 	struct http_conn_env env;	/* .draining: no new connections */
 };
-
-static char *recv_buf(const struct worker *w, unsigned bid)
-{
-	return w->bufs + (size_t)bid * RECV_BUF_SIZE;
-}
-
-/* Gives receive buffer bid back to the kernel. */
-static void recycle_buf(struct worker *w, unsigned bid)
-{
-	io_uring_buf_ring_add(w->buf_ring, recv_buf(w, bid), RECV_BUF_SIZE, bid,
-			      io_uring_buf_ring_mask(RECV_BUFS), 0);
-	io_uring_buf_ring_advance(w->buf_ring, 1);
-}
 
 static inline uint64_t tag(enum op op, uint32_t id)
 {
@@ -189,9 +172,17 @@ static void arm_recv(struct worker *w, struct conn *c)
 static void send_out(struct worker *w, struct conn *c)
 {
 	struct io_uring_sqe *sqe = get_sqe(w);
+	int flags = MSG_NOSIGNAL;
 
+	/* The last bytes before a close wait in the socket for the FIN,
+	 * which then rides on them: one packet fewer each way, as nginx's
+	 * tcp_nopush gets. Not on kernel-path sockets, whose sends the
+	 * sk_msg program sees, and where corked bytes would be held in the
+	 * psock instead. */
+	if (c->close_after && !c->file_left && !c->in_kernel)
+		flags |= MSG_MORE;
 	io_uring_prep_send(sqe, c->fd, c->out + c->out_off,
-			   c->out_len - c->out_off, MSG_NOSIGNAL);
+			   c->out_len - c->out_off, flags);
 	conn_submit(c, sqe, OP_SEND);
 }
 
@@ -349,11 +340,11 @@ static void on_recv(struct worker *w, struct conn *c, struct io_uring_cqe *cqe)
 		if (conn_bufs_take(&w->pool, c)) {
 			if (n > CONN_IN_CAP - c->in_len)
 				n = CONN_IN_CAP - c->in_len;
-			memcpy(c->in + c->in_len, recv_buf(w, bid), n);
+			memcpy(c->in + c->in_len, recv_bufs_at(&w->recv, bid), n);
 			c->in_len += n;
 			metrics_add(&w->metrics.rx_bytes, n);
 		}
-		recycle_buf(w, bid);
+		recv_bufs_recycle(&w->recv, bid);
 		if (!c->in) {
 			log_error("out of memory for a connection's buffers");
 			conn_close(w, c);
@@ -589,7 +580,8 @@ static void on_completion(struct worker *w, struct io_uring_cqe *cqe)
 	c->inflight--;
 	if (c->closing) {
 		if (op == OP_RECV && cqe->flags & IORING_CQE_F_BUFFER)
-			recycle_buf(w, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+			recv_bufs_recycle(&w->recv,
+					  cqe->flags >> IORING_CQE_BUFFER_SHIFT);
 		if (c->inflight == 0)
 			conn_free(w, c);
 		return;
@@ -637,32 +629,6 @@ static void drain_start(struct worker *w)
 
 /* ---- the worker ------------------------------------------------------ */
 
-static int setup_buffers(struct worker *w)
-{
-	size_t ring_size = RECV_BUFS * sizeof(struct io_uring_buf);
-	struct io_uring_buf_reg reg = { .ring_entries = RECV_BUFS,
-					.bgid = RECV_GROUP };
-	int err, i;
-
-	w->buf_ring = mmap(NULL, ring_size, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	w->bufs = malloc((size_t)RECV_BUFS * RECV_BUF_SIZE);
-	if (w->buf_ring == MAP_FAILED || !w->bufs) {
-		log_error("allocating receive buffers: %s", strerror(errno));
-		return -1;
-	}
-	reg.ring_addr = (unsigned long)w->buf_ring;
-	err = io_uring_register_buf_ring(&w->ring, &reg, 0);
-	if (err) {
-		log_error("registering receive buffers: %s", strerror(-err));
-		return -1;
-	}
-	io_uring_buf_ring_init(w->buf_ring);
-	for (i = 0; i < RECV_BUFS; i++)
-		recycle_buf(w, i);
-	return 0;
-}
-
 struct worker *worker_new(struct server *srv, unsigned index)
 {
 	struct worker *w = calloc(1, sizeof(*w));
@@ -705,7 +671,7 @@ struct worker *worker_new(struct server *srv, unsigned index)
 			goto fail;
 		}
 	}
-	if (setup_buffers(w))
+	if (recv_bufs_setup(&w->recv, &w->ring))
 		goto fail;
 	return w;
 fail:
@@ -793,8 +759,6 @@ void worker_free(struct worker *w)
 		close(w->wake_fd);
 	conn_pool_free(&w->pool);
 	free(w->inotify_buf);
-	free(w->bufs);
-	if (w->buf_ring && w->buf_ring != MAP_FAILED)
-		munmap(w->buf_ring, RECV_BUFS * sizeof(struct io_uring_buf));
+	recv_bufs_free(&w->recv);
 	free(w);
 }
