@@ -52,7 +52,7 @@ class Deploy(unittest.TestCase):
         self.addCleanup(shutil.rmtree, tmp)
         path = os.path.join(tmp, "fileserver.service")
         with open(path, "w") as f:
-            f.write(unit.replace("/usr/local/bin/fileserver", SERVER))
+            f.write(unit.replace("/usr/sbin/fileserver", SERVER))
         r = subprocess.run(["systemd-analyze", "verify", path],
                            capture_output=True, text=True, timeout=30)
         # Only lines about this unit count: a container without systemd as

@@ -11,9 +11,18 @@ import threading
 import unittest
 
 
+# The loopback address the suites talk to: 127.0.0.1, or ::1 for their
+# IPv6 runs (FILESERVER_TEST_HOST=::1). The server listens on both families
+# by default either way.
+HOST = os.environ.get("FILESERVER_TEST_HOST", "127.0.0.1")
+FAMILY = socket.AF_INET6 if ":" in HOST else socket.AF_INET
+# HOST as a URL or a Host field writes it
+URL_HOST = "[%s]" % HOST if FAMILY == socket.AF_INET6 else HOST
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+    with socket.socket(FAMILY) as s:
+        s.bind((HOST, 0))
         return s.getsockname()[1]
 
 

@@ -19,7 +19,7 @@ import threading
 import time
 import unittest
 
-from harness import (DocrootTest, Server, free_port,
+from harness import (HOST, DocrootTest, Server, free_port,
                      kernel_path_unavailable)
 
 SERVER = None
@@ -51,8 +51,8 @@ class Client:
     """A raw HTTP/1.1 connection: we need byte-level control over what is
     sent and see exactly what comes back."""
 
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), TIMEOUT)
+    def __init__(self, port, host=HOST):
+        self.sock = socket.create_connection((host, port), TIMEOUT)
         self.sock.settimeout(TIMEOUT)
         # appended to in place: a 16 MiB body in 1 MiB reads stays linear
         # (slow VMs with MALLOC_PERTURB_ made copying it a drain timeout)
@@ -281,6 +281,25 @@ class Common:
         self.assertEqual(r.headers["connection"], "close")
         self.assertTrue(c.closed_by_server())
 
+    def test_both_families(self):
+        """By default one server answers 127.0.0.1 and ::1 alike, byte for
+        byte, and with the kernel path on, the kernel answers a warm
+        connection of either family."""
+        before = self.server.stats()["kernel_hits"] if self.kernel else 0
+        seen = []
+        for host in ("127.0.0.1", "::1"):
+            c = Client(self.server.port, host)
+            self.addCleanup(c.close)
+            for i in range(3):
+                r = c.get("/a.txt")
+                self.check_file_response(r, "/a.txt")
+                head = re.sub(rb"\r\nDate: [^\r]*", b"", r.raw_head)
+                seen.append(head + r.body)
+        self.assertEqual(len(set(seen)), 1, seen)
+        if self.kernel:
+            # the first request of each connection is userspace's
+            self.assertEqual(self.server.stats()["kernel_hits"] - before, 4)
+
     def test_http10_keep_alive(self):
         """What ab -k sends: HTTP/1.0 with Connection: keep-alive stays
         open, gets the HTTP/1.1 keep-alive response, and in kernel mode
@@ -483,8 +502,8 @@ class Limits:
         r = subprocess.run([SERVER, "-p", str(s.port), "-d", self.root, "-n"],
                            capture_output=True, text=True, timeout=10)
         self.assertEqual(r.returncode, 1)
-        self.assertIn("binding port %d: Address already in use" % s.port,
-                      r.stderr)
+        self.assertRegex(r.stderr, r"binding (\[::\]|0\.0\.0\.0):%d: "
+                                   r"Address already in use" % s.port)
         c = Client(s.port)
         self.addCleanup(c.close)
         self.assertEqual(c.get("/a.txt").status, 200)
@@ -547,7 +566,7 @@ class Lifecycle:
         deadline = time.monotonic() + 2
         while time.monotonic() < deadline:
             try:
-                socket.create_connection(("127.0.0.1", s.port), 0.2).close()
+                socket.create_connection((HOST, s.port), 0.2).close()
                 time.sleep(0.05)
             except OSError:
                 break
@@ -839,7 +858,7 @@ class Observability:
         s.stop()
         with open(log) as f:
             lines = f.read().splitlines()
-        pattern = (r'^127\.0\.0\.1 - - \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d '
+        pattern = (re.escape(HOST) + r' - - \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d '
                    r'[+-]\d{4}\] "GET /b%%2etxt HTTP/1\.1" 200 %d '
                    r'"http://ref\.example/" "evil \\x22agent\\x22\\xE9"$'
                    % len(self.files["/b.txt"]))
@@ -865,7 +884,10 @@ class UserspaceTests(Lifecycle, Privilege, Observability, Limits, Common, Base):
                           (["-p", "70000"], "invalid port"),
                           (["--cache-size", "12Q"], "invalid cache size"),
                           (["--cache-max-file", "2M"], "invalid cache max"),
-                          (["-i", "nosuch0"], "no IPv4 address"),
+                          (["-i", "nosuch0"], "no IPv4 or IPv6 address"),
+                          (["--listen", "::1"], "invalid listen address"),
+                          (["--listen", "[::1]:80", "-i", "lo"],
+                           "--listen and --interface"),
                           (["extra"], "unexpected argument")):
             r = subprocess.run([SERVER] + args, capture_output=True,
                                text=True, timeout=5)
@@ -958,6 +980,31 @@ class UserspaceTests(Lifecycle, Privilege, Observability, Limits, Common, Base):
                            env=dict(os.environ, FILESERVER_PORT="x"))
         self.assertEqual(r.returncode, 2)
         self.assertIn("FILESERVER_PORT: invalid port 'x'", r.stderr)
+
+    def test_listen_addresses(self):
+        """--listen, repeatable: each address answers, and only those (an
+        explicit [::1] is IPv6 only, as nginx's listen); -i lo takes both
+        of lo's addresses."""
+        p4, p6 = free_port(), free_port()
+        s = self.own_server("--listen", "127.0.0.1:%d" % p4,
+                            "--listen", "[::1]:%d" % p6)
+        for host, port in (("127.0.0.1", p4), ("::1", p6)):
+            c = Client(port, host)
+            self.addCleanup(c.close)
+            self.assertEqual(c.get("/a.txt").body, self.files["/a.txt"])
+        for host, port in (("::1", p4), ("127.0.0.1", p6),
+                           ("127.0.0.1", s.port), ("::1", s.port)):
+            with self.assertRaises(ConnectionRefusedError, msg=(host, port)):
+                socket.create_connection((host, port), TIMEOUT).close()
+        s.stop()
+        s = self.own_server("-i", "lo")
+        self.assertTrue(any("[::1]:%d" % s.port in l and
+                            "127.0.0.1:%d" % s.port in l for l in s.log),
+                        s.log)
+        for host in ("127.0.0.1", "::1"):
+            c = Client(s.port, host)
+            self.addCleanup(c.close)
+            self.assertEqual(c.get("/a.txt").body, self.files["/a.txt"])
 
     def test_environment_and_interface(self):
         port = free_port()

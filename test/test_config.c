@@ -14,7 +14,8 @@
 
 /* Every setting, as --help, the config file and FILESERVER_<NAME> say it. */
 static const char *const names[] = {
-	"port", "document-root", "interface", "verbose", "no-kernel-cache",
+	"port", "document-root", "listen", "interface", "verbose",
+	"no-kernel-cache",
 	"kernel-processing", "kernel-pass", "cache-size", "cache-max-file",
 	"max-connections", "workers", "header-timeout", "idle-timeout",
 	"shutdown-timeout", "access-log", "user", "metrics-port",
@@ -23,6 +24,14 @@ static const char *const names[] = {
 #define NNAMES	(sizeof(names) / sizeof(names[0]))
 
 static struct server_config cfg;
+
+static const char *addr_text(const struct listen_addr *a)
+{
+	static char text[LISTEN_ADDR_TEXT];
+
+	listen_addr_format(a, text, sizeof(text));
+	return text;
+}
 
 /* The command line stays in the config (reloads read it again), so it
  * lives as long as the test: the caller's compound literal. */
@@ -108,7 +117,13 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg.port, 8080);
 	ck_assert_str_eq(cfg.docroot, "./www");
 	ck_assert_ptr_null(cfg.interface);
-	ck_assert_uint_eq(cfg.bind_addr.s_addr, htonl(INADDR_ANY));
+	/* both families on one socket, or IPv4 alone on a host without v6 */
+	ck_assert_uint_eq(cfg.nlisten, 1);
+	ck_assert_str_eq(addr_text(&cfg.listen[0]),
+			 cfg.listen[0].sa.ss_family == AF_INET6 ?
+			 "[::]:8080" : "0.0.0.0:8080");
+	ck_assert(cfg.listen[0].dual_stack ==
+		  (cfg.listen[0].sa.ss_family == AF_INET6));
 	ck_assert(!cfg.verbose);
 	ck_assert(cfg.kernel_cache);
 	ck_assert_int_eq(cfg.kernel_pass, KERNEL_PASS_AUTO);
@@ -153,12 +168,104 @@ START_TEST(test_port_string_user)
 }
 END_TEST
 
+/* Whether cfg listens on text ("127.0.0.1:8080"). */
+static bool listens_on(const char *text)
+{
+	unsigned i;
+
+	for (i = 0; i < cfg.nlisten; i++)
+		if (strcmp(addr_text(&cfg.listen[i]), text) == 0)
+			return true;
+	return false;
+}
+
+/* -i takes every address of the interface, of both families. */
 START_TEST(test_interface)
 {
-	ck_assert_int_eq(LOAD("-i", "lo"), CONFIG_RUN);
+	int v6 = socket(AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 lo6 = { .sin6_family = AF_INET6,
+				    .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	bool has_lo6 = v6 >= 0 && bind(v6, (struct sockaddr *)&lo6,
+				       sizeof(lo6)) == 0;
+
+	if (v6 >= 0)
+		close(v6);
+	ck_assert_int_eq(LOAD("-i", "lo", "-p", "81"), CONFIG_RUN);
 	ck_assert_str_eq(cfg.interface, "lo");
-	ck_assert_uint_eq(cfg.bind_addr.s_addr, htonl(INADDR_LOOPBACK));
+	ck_assert(listens_on("127.0.0.1:81"));
+	ck_assert(listens_on("[::1]:81") == has_lo6);
+	ck_assert_uint_eq(cfg.nlisten, has_lo6 ? 2 : 1);
 	ck_assert_int_eq(LOAD("--interface", "no-such-if0"), CONFIG_ERROR);
+}
+END_TEST
+
+/* Every form --listen takes, and what it refuses. */
+START_TEST(test_listen_forms)
+{
+	static const char *const good[][2] = {
+		{ "127.0.0.1", "127.0.0.1:8080" },
+		{ "127.0.0.1:81", "127.0.0.1:81" },
+		{ "81", "0.0.0.0:81" },
+		{ "*:81", "0.0.0.0:81" },
+		{ "*", "0.0.0.0:8080" },
+		{ "[::1]", "[::1]:8080" },
+		{ "[::1]:81", "[::1]:81" },
+		{ "[::]:81", "[::]:81" },
+		{ "[::ffff:10.0.0.1]:81", "[::ffff:10.0.0.1]:81" },
+	};
+	static const char *const bad[] = {
+		"", "::1", "[::1", "[::1]x", "[::1]:", "[::1]:0", "1.2.3.4:",
+		"1.2.3.4:65536", "localhost:80", "1.2.3", "[1.2.3.4]:80",
+		"0", "[fe80::1%no-such-if0]:80", "*:x",
+	};
+	struct listen_addr a;
+	char text[LISTEN_ADDR_TEXT];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ck_assert_msg(listen_addr_parse(good[i][0], 8080, &a),
+			      "refused '%s'", good[i][0]);
+		listen_addr_format(&a, text, sizeof(text));
+		ck_assert_str_eq(text, good[i][1]);
+		/* only the default takes both families on one socket */
+		ck_assert(!a.dual_stack);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!listen_addr_parse(bad[i], 8080, &a),
+			      "took '%s'", bad[i]);
+}
+END_TEST
+
+/* --listen adds up within a source; a later source replaces the list. */
+START_TEST(test_listen_sources)
+{
+	char *file = temp_file("listen = 127.0.0.1:81\nlisten = [::1]:82\n");
+
+	ck_assert_int_eq(LOAD("--listen", "127.0.0.1", "--listen", "[::1]:82",
+			      "-p", "90"), CONFIG_RUN);
+	ck_assert_uint_eq(cfg.nlisten, 2);
+	ck_assert(listens_on("127.0.0.1:90") && listens_on("[::1]:82"));
+
+	ck_assert_int_eq(LOAD("-c", file), CONFIG_RUN);
+	ck_assert_uint_eq(cfg.nlisten, 2);
+	ck_assert(listens_on("127.0.0.1:81") && listens_on("[::1]:82"));
+
+	setenv("FILESERVER_LISTEN", "127.0.0.2:83, [::1]:84", 1);
+	ck_assert_int_eq(LOAD("-c", file), CONFIG_RUN);
+	ck_assert_uint_eq(cfg.nlisten, 2);
+	ck_assert(listens_on("127.0.0.2:83") && listens_on("[::1]:84"));
+
+	ck_assert_int_eq(LOAD("-c", file, "--listen", "85"), CONFIG_RUN);
+	ck_assert_uint_eq(cfg.nlisten, 1);
+	ck_assert(listens_on("0.0.0.0:85"));
+	unsetenv("FILESERVER_LISTEN");
+
+	ck_assert_int_eq(LOAD("--listen", "::1"), CONFIG_ERROR);
+	ck_assert_int_eq(LOAD("--listen", "127.0.0.1", "-i", "lo"),
+			 CONFIG_ERROR);
+	ck_assert_int_eq(LOAD("--listen", "1 2 3 4 5 6 7 8 9"), CONFIG_ERROR);
+	ck_assert_int_eq(LOAD("--listen", "1 2 3 4 5 6 7 8"), CONFIG_RUN);
+	ck_assert_uint_eq(cfg.nlisten, 8);
 }
 END_TEST
 
@@ -364,7 +471,21 @@ START_TEST(test_print_round_trip)
 	check_round_trip();
 	ck_assert(!cfg.kernel_cache);
 	ck_assert_uint_eq(cfg.metrics_port, 9100);
-	ck_assert_uint_eq(cfg.bind_addr.s_addr, htonl(INADDR_LOOPBACK));
+	ck_assert(listens_on("127.0.0.1:8080"));
+}
+END_TEST
+
+START_TEST(test_print_listen)
+{
+	char out[4096];
+
+	ck_assert_int_eq(LOAD("--listen", "127.0.0.1:81", "--listen",
+			      "[::1]:82"), CONFIG_RUN);
+	print_to(out, sizeof(out));
+	ck_assert_ptr_nonnull(strstr(out, "\nlisten = 127.0.0.1:81\n"
+					  "listen = [::1]:82\n"));
+	check_round_trip();
+	ck_assert(listens_on("127.0.0.1:81") && listens_on("[::1]:82"));
 }
 END_TEST
 
@@ -393,32 +514,50 @@ START_TEST(test_reload)
 	ck_assert(config_reload(&cfg));
 	ck_assert_str_eq(cfg.access_log, "/tmp/b");
 
+	/* so does a new address */
+	rewrite(file, "idle-timeout = 45\nlisten = 127.0.0.1:81\n"
+		      "access-log = /tmp/b\n");
+	ck_assert(config_reload(&cfg));
+	ck_assert_uint_eq(config_timeout(&cfg.idle_timeout), 45);
+	ck_assert(!listens_on("127.0.0.1:81"));
+	ck_assert_uint_eq(cfg.nlisten, 1);
+
 	/* invalid: nothing changes */
 	rewrite(file, "idle-timeout = 0\n");
 	ck_assert(!config_reload(&cfg));
-	ck_assert_uint_eq(config_timeout(&cfg.idle_timeout), 40);
+	ck_assert_uint_eq(config_timeout(&cfg.idle_timeout), 45);
 }
 END_TEST
 
-START_TEST(test_help)
+/* What loading argv printed to stdout, in out; returns what it said to do. */
+static enum config_action load_printing(char *out, size_t cap, char **argv)
 {
-	char out[8192], flag[64];
 	FILE *f = tmpfile();
 	int saved = dup(STDOUT_FILENO);
-	size_t i, n;
+	enum config_action action;
+	size_t n;
 
 	ck_assert_ptr_nonnull(f);
 	fflush(stdout);
 	dup2(fileno(f), STDOUT_FILENO);
-	ck_assert_int_eq(LOAD("--port", "1", "-h"), CONFIG_HELP);
+	action = load_argv(argv);
 	fflush(stdout);
 	dup2(saved, STDOUT_FILENO);
 	close(saved);
 	rewind(f);
-	n = fread(out, 1, sizeof(out) - 1, f);
+	n = fread(out, 1, cap - 1, f);
 	out[n] = '\0';
 	fclose(f);
+	return action;
+}
 
+START_TEST(test_help)
+{
+	char out[8192], flag[64];
+	size_t i;
+
+	ck_assert_int_eq(load_printing(out, sizeof(out), (char *[]){
+		"fileserver", "--port", "1", "-h", NULL }), CONFIG_HELP);
 	ck_assert_ptr_nonnull(strstr(out, "Usage: fileserver [OPTION]..."));
 	for (i = 0; i < NNAMES; i++) {
 		snprintf(flag, sizeof(flag), "--%s", names[i]);
@@ -430,6 +569,24 @@ START_TEST(test_help)
 	ck_assert_ptr_nonnull(strstr(out, "(default 64M;"));
 	ck_assert_ptr_nonnull(strstr(out, "--check-config"));
 	ck_assert_ptr_nonnull(strstr(out, "--config FILE"));
+	ck_assert_ptr_nonnull(strstr(out, "-V, --version"));
+	ck_assert_ptr_nonnull(strstr(out, "the version (" FILESERVER_VERSION
+					  ") and exit"));
+}
+END_TEST
+
+/* --version wins over anything else on the line, even a bad value, as
+ * --help does: it is what a user runs to report a problem. */
+START_TEST(test_version)
+{
+	char out[256];
+
+	ck_assert_int_eq(load_printing(out, sizeof(out), (char *[]){
+		"fileserver", "--port", "0", "--version", NULL }), CONFIG_HELP);
+	ck_assert_str_eq(out, "fileserver " FILESERVER_VERSION "\n");
+	ck_assert_int_eq(load_printing(out, sizeof(out), (char *[]){
+		"fileserver", "-V", NULL }), CONFIG_HELP);
+	ck_assert_str_eq(out, "fileserver " FILESERVER_VERSION "\n");
 }
 END_TEST
 
@@ -444,6 +601,7 @@ static Suite *config_suite(void)
 	tcase_add_test(types, test_defaults);
 	tcase_add_test(types, test_port_string_user);
 	tcase_add_test(types, test_interface);
+	tcase_add_test(types, test_listen_forms);
 	tcase_add_test(types, test_switches_enum);
 	tcase_add_test(types, test_sizes);
 	tcase_add_test(types, test_counts_seconds);
@@ -453,12 +611,15 @@ static Suite *config_suite(void)
 	tcase_add_checked_fixture(sources, clear_env, remove_temp_files);
 	tcase_add_test(sources, test_precedence);
 	tcase_add_test(sources, test_kernel_processing);
+	tcase_add_test(sources, test_listen_sources);
 	tcase_add_test(sources, test_reload);
 	suite_add_tcase(s, sources);
 
 	tcase_add_checked_fixture(output, clear_env, remove_temp_files);
 	tcase_add_test(output, test_print_round_trip);
+	tcase_add_test(output, test_print_listen);
 	tcase_add_test(output, test_help);
+	tcase_add_test(output, test_version);
 	suite_add_tcase(s, output);
 	return s;
 }

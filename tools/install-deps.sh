@@ -8,7 +8,7 @@ vm=0
 packages="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool liburing-dev libcap-dev \
 libsystemd-dev \
 check meson ninja-build pkg-config iproute2 curl python3 \
-libclang-rt-14-dev nginx"
+libclang-rt-14-dev nginx help2man binutils"
 for opt in "$@"; do
 	case "$opt" in
 	--bench) packages="$packages wrk apache2-utils nginx linux-perf gnuplot-nox" ;;

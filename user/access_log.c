@@ -76,15 +76,26 @@ void access_entry_note(struct access_entry *e, const char *head, size_t len,
 		    req && req->user_agent ? req->user_agent_len : 0);
 }
 
+/* An IPv4 client of the dual-stack socket comes as ::ffff:a.b.c.d: it is
+ * logged as a.b.c.d, as a server listening on IPv4 would. */
 void access_entry_peer(struct access_entry *e, const struct sockaddr *sa)
 {
+	int family = sa->sa_family;
 	const void *addr = NULL;
 
-	if (sa->sa_family == AF_INET)
+	if (family == AF_INET) {
 		addr = &((const struct sockaddr_in *)sa)->sin_addr;
-	else if (sa->sa_family == AF_INET6)
-		addr = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-	if (!addr || !inet_ntop(sa->sa_family, addr, e->peer, sizeof(e->peer)))
+	} else if (family == AF_INET6) {
+		const struct in6_addr *a6 =
+			&((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		addr = a6;
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			family = AF_INET;
+			addr = &a6->s6_addr[12];
+		}
+	}
+	if (!addr || !inet_ntop(family, addr, e->peer, sizeof(e->peer)))
 		strcpy(e->peer, "-");
 }
 

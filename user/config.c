@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_setting.h"
 #include "fs_maps.h"
 #include "log.h"
 
@@ -37,37 +38,6 @@
 /* The limits of a timeout, a T_COUNT of seconds. */
 #define SECONDS		.min = 1, .max = 3600
 
-enum setting_type {
-	T_PORT,		/* uint16_t, 1-65535 */
-	T_STRING,	/* const char *, not empty */
-	T_USER,		/* T_STRING that also sets user_explicit */
-	T_OPTIONAL,	/* const char *, empty: NULL (off) */
-	T_INTERFACE,	/* T_OPTIONAL, compared by the address it gives */
-	T_SWITCH,	/* bool; a flag without value, true/false elsewhere */
-	T_NOT_SWITCH,	/* T_SWITCH that clears a T_BOOL's field */
-	T_BOOL,		/* bool with a value, printed on/off */
-	T_ENUM,		/* unsigned, one of names[] */
-	T_SIZE,		/* uint64_t, K/M/G suffixes, min-max */
-	T_COUNT,	/* unsigned, min-max (seconds: 1-3600) */
-};
-
-struct setting {
-	const char *name;	/* flag, config key, FILESERVER_<NAME> */
-	int short_flag;		/* 0: none */
-	enum setting_type type;
-	size_t offset;		/* of the field in struct server_config */
-	const char *def;	/* the default as a file says it; NULL: 0 */
-	unsigned long long min, max;	/* T_SIZE and T_COUNT */
-	const char *const *names;	/* T_ENUM, by value */
-	const char *arg;	/* the value's name; NULL: a switch */
-	const char *help;	/* --help: '\n' goes on, '@' is the default */
-	const char *what;	/* for messages: "invalid <what> '<value>'" */
-	bool live;		/* SIGHUP takes it on */
-};
-
-#define FIELD(c, s, type)	((type *)((char *)(c) + (s)->offset))
-#define CFIELD(c, s, type)	\
-	((__typeof__(type) const *)((const char *)(c) + (s)->offset))
 #define AT(field)	.offset = offsetof(struct server_config, field)
 
 _Static_assert(sizeof(enum kernel_pass) == sizeof(unsigned),
@@ -88,9 +58,15 @@ static const struct setting settings[] = {
 	{ "document-root", 'd', T_STRING, AT(docroot), .def = "./www",
 	  .arg = "DIR", .help = "directory to serve (default @)",
 	  .what = "document root" },
+	{ "listen", 0, T_LISTEN, AT(listen_text), .arg = "ADDR",
+	  .help = "listen on ADDR: PORT, *:PORT, IPV4[:PORT] or\n"
+		  "[IPV6][:PORT] (repeatable; default: every\n"
+		  "address of both families on --port)",
+	  .what = "listen address (PORT, *:PORT, IPV4[:PORT] or "
+		  "[IPV6][:PORT], at most 8)" },
 	{ "interface", 'i', T_INTERFACE, AT(interface), .arg = "IFACE",
-	  .help = "listen on the IPv4 address of IFACE only\n"
-		  "(default: all addresses)",
+	  .help = "listen on the IPv4 and IPv6 addresses of\n"
+		  "IFACE only (default: all addresses)",
 	  .what = "interface" },
 	{ "verbose", 'v', T_SWITCH, AT(verbose),
 	  .help = "log start-up details, e.g. cached files",
@@ -166,232 +142,6 @@ static const struct {
 	{ ENV_PREFIX "DOCROOT", "document-root" },
 };
 
-/* ---- values, by type ---- */
-
-static bool parse_uint(const char *s, unsigned long long min,
-		       unsigned long long max, unsigned long long *out)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return errno == 0 && *end == '\0' && *out >= min && *out <= max;
-}
-
-/* "64M", "512K", "1048576" */
-static bool parse_size(const char *s, unsigned long long *out)
-{
-	unsigned long long v, mult = 1;
-	char num[32];
-	size_t len = strlen(s);
-
-	if (len == 0 || len >= sizeof(num))
-		return false;
-	memcpy(num, s, len + 1);
-	switch (num[len - 1]) {
-	case 'k': case 'K': mult = 1ULL << 10; break;
-	case 'm': case 'M': mult = 1ULL << 20; break;
-	case 'g': case 'G': mult = 1ULL << 30; break;
-	}
-	if (mult != 1)
-		num[len - 1] = '\0';
-	if (!parse_uint(num, 0, ULLONG_MAX / mult, &v))
-		return false;
-	*out = v * mult;
-	return true;
-}
-
-static bool parse_bool(const char *s, bool *out)
-{
-	static const char *const yes[] = { "1", "true", "yes", "on" };
-	static const char *const no[] = { "0", "false", "no", "off" };
-	size_t i;
-
-	for (i = 0; i < 4; i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*out = true;
-			return true;
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*out = false;
-			return true;
-		}
-	}
-	return false;
-}
-
-static bool parse_enum(const char *s, const char *const *names,
-		       unsigned long long *out)
-{
-	unsigned i;
-
-	for (i = 0; names[i]; i++)
-		if (strcmp(s, names[i]) == 0) {
-			*out = i;
-			return true;
-		}
-	return false;
-}
-
-/* The size of a field holding a number, by the type of its setting. */
-static const unsigned char field_size[] = {
-	[T_PORT] = sizeof(uint16_t),
-	[T_SWITCH] = sizeof(bool),
-	[T_NOT_SWITCH] = sizeof(bool),
-	[T_BOOL] = sizeof(bool),
-	[T_ENUM] = sizeof(unsigned),
-	[T_SIZE] = sizeof(uint64_t),
-	[T_COUNT] = sizeof(unsigned),
-};
-
-static unsigned long long get_number(const struct server_config *c,
-				     const struct setting *s)
-{
-	switch (field_size[s->type]) {
-	case sizeof(bool):
-		return *CFIELD(c, s, bool);
-	case sizeof(uint16_t):
-		return *CFIELD(c, s, uint16_t);
-	case sizeof(unsigned):
-		return *CFIELD(c, s, unsigned);
-	}
-	return *CFIELD(c, s, uint64_t);
-}
-
-/* Atomic: on SIGHUP, the workers read the live settings meanwhile. */
-static void set_number(struct server_config *c, const struct setting *s,
-		       unsigned long long v)
-{
-	switch (field_size[s->type]) {
-	case sizeof(bool):
-		__atomic_store_n(FIELD(c, s, bool), v, __ATOMIC_RELAXED);
-		break;
-	case sizeof(uint16_t):
-		__atomic_store_n(FIELD(c, s, uint16_t), v, __ATOMIC_RELAXED);
-		break;
-	case sizeof(unsigned):
-		__atomic_store_n(FIELD(c, s, unsigned), v, __ATOMIC_RELAXED);
-		break;
-	default:
-		__atomic_store_n(FIELD(c, s, uint64_t), v, __ATOMIC_RELAXED);
-	}
-}
-
-/* Sets s's field from value, which must outlive the config. */
-static bool parse_value(struct server_config *c, const struct setting *s,
-			const char *value)
-{
-	unsigned long long n = 0;
-	bool ok = false, b = false;
-
-	switch (s->type) {
-	case T_USER:
-		c->user_explicit = true;
-		/* fall through */
-	case T_STRING:
-		*FIELD(c, s, const char *) = value;
-		return *value != '\0';
-	case T_OPTIONAL:
-	case T_INTERFACE:
-		*FIELD(c, s, const char *) = *value ? value : NULL;
-		return true;
-	case T_PORT:
-		ok = parse_uint(value, 1, 65535, &n);
-		break;
-	case T_SWITCH:
-	case T_BOOL:
-	case T_NOT_SWITCH:
-		ok = parse_bool(value, &b);
-		n = b != (s->type == T_NOT_SWITCH);
-		break;
-	case T_ENUM:
-		ok = parse_enum(value, s->names, &n);
-		break;
-	case T_SIZE:
-		ok = parse_size(value, &n) && n >= s->min && n <= s->max;
-		break;
-	case T_COUNT:
-		ok = parse_uint(value, s->min, s->max, &n);
-		break;
-	}
-	if (ok)
-		set_number(c, s, n);
-	return ok;
-}
-
-/* s's value as a config file says it, in buf if need be; NULL if it is
- * not to be printed. */
-static const char *value_text(const struct server_config *c,
-			      const struct setting *s, char *buf, size_t size)
-{
-	const char *str;
-
-	switch (s->type) {
-	case T_STRING:
-	case T_USER:
-	case T_OPTIONAL:
-	case T_INTERFACE:
-		str = *CFIELD(c, s, const char *);
-		return str ? str : "";
-	case T_SWITCH:
-		return get_number(c, s) ? "true" : "false";
-	case T_NOT_SWITCH:
-		return NULL;	/* its T_BOOL says the same */
-	case T_BOOL:
-		return get_number(c, s) ? "on" : "off";
-	case T_ENUM:
-		return s->names[get_number(c, s)];
-	case T_PORT:
-		/* unset (0) has no written form: leave it out */
-		if (!get_number(c, s))
-			return NULL;
-		/* fall through */
-	case T_SIZE:
-	case T_COUNT:
-		break;
-	}
-	snprintf(buf, size, "%llu", get_number(c, s));
-	return buf;
-}
-
-/* On SIGHUP, takes next's value of s if s is live; returns whether the
- * change needs a restart instead. */
-static bool reload_setting(struct server_config *cfg,
-			   const struct server_config *next,
-			   const struct setting *s)
-{
-	const char *now, *then;
-
-	switch (s->type) {
-	case T_OPTIONAL:
-		now = *CFIELD(cfg, s, const char *);
-		then = *CFIELD(next, s, const char *);
-		/* a file is opened, or not, at start-up; its path can change */
-		if (!now != !then)
-			return true;
-		if (!s->live)
-			return now && strcmp(now, then) != 0;
-		if (now)
-			__atomic_store_n(FIELD(cfg, s, const char *), then,
-					 __ATOMIC_RELAXED);
-		return false;
-	case T_STRING:
-	case T_USER:
-		/* served and switched to at start-up: never live */
-		return strcmp(*CFIELD(cfg, s, const char *),
-			      *CFIELD(next, s, const char *)) != 0;
-	case T_INTERFACE:
-		/* what is bound to */
-		return cfg->bind_addr.s_addr != next->bind_addr.s_addr;
-	default:
-		if (s->live)
-			set_number(cfg, s, get_number(next, s));
-		return !s->live && get_number(cfg, s) != get_number(next, s);
-	}
-}
-
 /* ---- where values come from ---- */
 
 static const struct setting *setting_named(const char *name)
@@ -405,9 +155,9 @@ static const struct setting *setting_named(const char *name)
 }
 
 static bool apply(struct server_config *c, const struct setting *s,
-		  const char *value, const char *where)
+		  const char *value, enum source src, const char *where)
 {
-	if (parse_value(c, s, value))
+	if (setting_parse(c, s, value, src))
 		return true;
 	fprintf(stderr, "fileserver: %sinvalid %s '%s'\n", where, s->what,
 		value);
@@ -451,6 +201,7 @@ static void usage(FILE *out)
 "  -c, --config FILE          read settings from FILE first\n"
 "      --check-config         check the settings, print them and exit\n"
 "  -h, --help                 show this help and exit\n"
+"  -V, --version              print the version (" FILESERVER_VERSION ") and exit\n"
 "\n"
 "Every setting can also come from a config file, one \"name = value\" per\n"
 "line (# starts a comment; switches take true/false), and from the\n"
@@ -518,7 +269,7 @@ static bool load_file(struct server_config *c, const char *path)
 			break;
 		}
 		value = strdup(value);
-		ok = value && apply(c, s, value, where);
+		ok = value && apply(c, s, value, SRC_FILE, where);
 	}
 	if (ok && ferror(f)) {
 		fprintf(stderr, "fileserver: reading '%s': %s\n", path,
@@ -540,7 +291,7 @@ static bool load_env(struct server_config *c)
 		snprintf(where, sizeof(where), "%s: ", env_aliases[i].env);
 		if (value && *value &&
 		    !apply(c, setting_named(env_aliases[i].setting), value,
-			   where))
+			   SRC_ENV, where))
 			return false;
 	}
 	for (i = 0; i < NSETTINGS; i++) {
@@ -552,31 +303,55 @@ static bool load_env(struct server_config *c)
 				 toupper((unsigned char)var[k]);
 		value = getenv(var);
 		snprintf(where, sizeof(where), "%s: ", var);
-		if (value && *value && !apply(c, &settings[i], value, where))
+		if (value && *value &&
+		    !apply(c, &settings[i], value, SRC_ENV, where))
 			return false;
 	}
 	return true;
 }
 
-static bool interface_addr(const char *iface, struct in_addr *out)
+/* Where to listen, from --listen, -i or neither; false after a message. */
+static bool resolve_listen(struct server_config *c)
 {
-	struct ifaddrs *list, *ifa;
-	bool found = false;
+	char buf[LISTEN_MAX * LISTEN_ADDR_TEXT], *tok, *save;
+	unsigned i;
+	int n;
 
-	if (getifaddrs(&list))
+	if (c->nlisten_text && c->interface) {
+		fprintf(stderr, "fileserver: --listen and --interface both "
+			"say where to listen: give one\n");
 		return false;
-	for (ifa = list; ifa && !found; ifa = ifa->ifa_next)
-		if (ifa->ifa_addr && ifa->ifa_addr->sa_family == AF_INET &&
-		    strcmp(ifa->ifa_name, iface) == 0) {
-			*out = ((struct sockaddr_in *)ifa->ifa_addr)->sin_addr;
-			found = true;
+	}
+	c->nlisten = 0;
+	for (i = 0; i < c->nlisten_text; i++) {
+		snprintf(buf, sizeof(buf), "%s", c->listen_text[i]);
+		for (tok = strtok_r(buf, " \t,", &save); tok;
+		     tok = strtok_r(NULL, " \t,", &save)) {
+			if (c->nlisten == LISTEN_MAX ||
+			    !listen_addr_parse(tok, c->port,
+					       &c->listen[c->nlisten++])) {
+				fprintf(stderr, "fileserver: invalid %s '%s'\n",
+					setting_named("listen")->what, tok);
+				return false;
+			}
 		}
-	freeifaddrs(list);
-	if (!found)
-		fprintf(stderr,
-			"fileserver: interface '%s' has no IPv4 address\n",
-			iface);
-	return found;
+	}
+	if (c->interface) {
+		n = listen_addr_of_interface(c->interface, c->port, c->listen,
+					     LISTEN_MAX);
+		if (n <= 0) {
+			fprintf(stderr, "fileserver: interface '%s': %s\n",
+				c->interface, n < 0 ? strerror(errno) :
+				"no IPv4 or IPv6 address");
+			return false;
+		}
+		c->nlisten = n;
+	}
+	if (!c->nlisten) {
+		listen_addr_any(c->port, &c->listen[0]);
+		c->nlisten = 1;
+	}
+	return true;
 }
 
 /* Option values for settings without a short flag start here. */
@@ -586,6 +361,7 @@ enum {
 	OPT_CONFIG = 'c',
 	OPT_HELP = 'h',
 	OPT_CHECK = LONG_ONLY + NSETTINGS,
+	OPT_VERSION = 'V',
 };
 
 /* The command line, in getopt's terms, built from the settings. */
@@ -611,8 +387,10 @@ static void build_options(struct option *longs, char *shorts)
 	longs[i++] = (struct option){ "check-config", no_argument, NULL,
 				      OPT_CHECK };
 	longs[i++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
+	longs[i++] = (struct option){ "version", no_argument, NULL,
+				      OPT_VERSION };
 	longs[i] = (struct option){ NULL, 0, NULL, 0 };
-	memcpy(shorts + n, "c:h", 4);
+	memcpy(shorts + n, "c:hV", 5);
 }
 
 static const struct setting *setting_of_opt(int opt)
@@ -638,21 +416,20 @@ static void set_defaults(struct server_config *cfg)
 		if (s->type == T_STRING || s->type == T_USER)
 			*FIELD(cfg, s, const char *) = s->def;
 		else if (s->def)
-			parse_value(cfg, s, s->def);
+			setting_parse(cfg, s, s->def, SRC_DEFAULT);
 	}
 }
 
 enum config_action config_load(struct server_config *cfg, int argc,
 			       char **argv)
 {
-	struct option longs[NSETTINGS + 4];
-	char shorts[2 * NSETTINGS + 4];
+	struct option longs[NSETTINGS + 5];
+	char shorts[2 * NSETTINGS + 5];
 	const char *file = getenv(ENV_PREFIX "CONFIG");
 	bool check = false;
 	int opt;
 
 	*cfg = (struct server_config){
-		.bind_addr = { .s_addr = htonl(INADDR_ANY) },
 		.send_timeout = 60,
 		.argc = argc,
 		.argv = argv,
@@ -669,6 +446,9 @@ enum config_action config_load(struct server_config *cfg, int argc,
 		else if (opt == OPT_HELP) {
 			usage(stdout);
 			return CONFIG_HELP;
+		} else if (opt == OPT_VERSION) {
+			printf("fileserver %s\n", FILESERVER_VERSION);
+			return CONFIG_HELP;
 		}
 	}
 	if (file && *file && !load_file(cfg, file))
@@ -682,7 +462,8 @@ enum config_action config_load(struct server_config *cfg, int argc,
 		const struct setting *s = setting_of_opt(opt);
 
 		if (s) {
-			if (!apply(cfg, s, s->arg ? optarg : "true", ""))
+			if (!apply(cfg, s, s->arg ? optarg : "true", SRC_ARGV,
+				   ""))
 				goto bad;
 		} else if (opt == OPT_CHECK) {
 			check = true;
@@ -695,7 +476,7 @@ enum config_action config_load(struct server_config *cfg, int argc,
 			argv[optind]);
 		goto bad;
 	}
-	if (cfg->interface && !interface_addr(cfg->interface, &cfg->bind_addr))
+	if (!resolve_listen(cfg))
 		goto bad;
 	log_verbose = cfg->verbose;
 	return check ? CONFIG_CHECK : CONFIG_RUN;
@@ -721,12 +502,16 @@ void config_print(const struct server_config *c, FILE *out)
 {
 	char buf[32];
 	const char *value;
-	size_t i;
+	size_t i, k;
 
 	for (i = 0; i < NSETTINGS; i++) {
-		value = value_text(c, &settings[i], buf, sizeof(buf));
+		value = setting_text(c, &settings[i], buf, sizeof(buf));
 		if (value)
 			fprintf(out, "%s = %s\n", settings[i].name, value);
+		else if (settings[i].type == T_LISTEN)
+			for (k = 0; k < c->nlisten_text; k++)
+				fprintf(out, "listen = %s\n",
+					c->listen_text[k]);
 	}
 }
 
@@ -740,7 +525,7 @@ bool config_reload(struct server_config *cfg)
 	if (config_load(&next, cfg->argc, cfg->argv) != CONFIG_RUN)
 		return false;
 	for (i = 0; i < NSETTINGS; i++)
-		restart |= reload_setting(cfg, &next, &settings[i]);
+		restart |= setting_reload(cfg, &next, &settings[i]);
 	if (restart)
 		log_warn("reload: changes other than timeouts, verbose and the "
 			 "access log's path need a restart; not applied");

@@ -8,12 +8,12 @@
 #ifndef CONFIG_H
 #define CONFIG_H
 
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "kernel_path.h"
+#include "listen_addr.h"
 
 #define WORKERS_MAX		64
 #define WORKERS_MAX_TEXT	"64"
@@ -21,7 +21,14 @@
 struct server_config {
 	const char *docroot;
 	const char *interface;		/* NULL: all addresses */
-	struct in_addr bind_addr;	/* of interface */
+	/* --listen values as given, of one source (file, environment or
+	 * command line: a later one replaces them all) */
+	const char *listen_text[LISTEN_MAX];
+	unsigned nlisten_text;
+	int listen_source;
+	/* where to listen, from --listen, -i or the default */
+	struct listen_addr listen[LISTEN_MAX];
+	unsigned nlisten;
 	bool verbose;
 	uint16_t port;
 	bool kernel_cache;
@@ -46,7 +53,7 @@ struct server_config {
 enum config_action {
 	CONFIG_RUN,		/* serve with the settings */
 	CONFIG_CHECK,		/* --check-config: they are valid, print them */
-	CONFIG_HELP,		/* --help: usage is printed */
+	CONFIG_HELP,		/* --help or --version: it is printed */
 	CONFIG_ERROR,		/* a message is printed; exit with 2 */
 };
 

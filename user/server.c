@@ -43,51 +43,52 @@ struct worker_thread {
 	bool started;
 };
 
-/* A socket bound to port, or -1 (logged). */
-static int bind_port(const struct server_config *cfg, uint16_t port,
-		     bool reuseport)
+/* A socket bound to a, or -1 (logged). */
+static int bind_addr(const struct listen_addr *a, bool reuseport)
 {
-	struct sockaddr_in addr = {
-		.sin_family = AF_INET,
-		.sin_port = htons(port),
-		.sin_addr = cfg->bind_addr,
-	};
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1, v6only = !a->dual_stack;
+	char text[LISTEN_ADDR_TEXT];
 	unsigned tries = 0;
 
+	listen_addr_format(a, text, sizeof(text));
 	if (fd < 0) {
-		log_error("socket: %s", strerror(errno));
+		log_error("socket for %s: %s", text, strerror(errno));
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	/* accepted sockets inherit it: no setsockopt per connection */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* "[::]" takes IPv4 too only where we say so, whatever the sysctl */
+	if (a->sa.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)))
+		goto fail;
 	if (reuseport &&
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
 		goto fail;
-	while (bind(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+	while (bind(fd, (const struct sockaddr *)&a->sa, a->len)) {
 		/* A killed server's io_uring is torn down after the process,
 		 * and holds its listener a moment longer: wait it out. */
 		if (errno != EADDRINUSE || tries++ == BIND_TRIES)
 			goto fail;
 		if (tries == 1)
-			log_warn("port %u in use; retrying for %u s", port,
+			log_warn("%s in use; retrying for %u s", text,
 				 BIND_TRIES * BIND_RETRY_MS / 1000);
 		usleep(BIND_RETRY_MS * 1000);
 	}
 	return fd;
 fail:
-	log_error("binding port %u: %s", port, strerror(errno));
+	log_error("binding %s: %s", text, strerror(errno));
 	close(fd);
 	return -1;
 }
 
-/* fd, from bind_port(), listening; a failed bind's -1 passes through, so
+/* fd, from bind_addr(), listening; a failed bind's -1 passes through, so
  * that the two compose. Returns -1 on failure, logged. */
-static int listen_on(int fd, uint16_t port)
+static int listen_on(int fd)
 {
 	if (fd >= 0 && listen(fd, 4096)) {
-		log_error("listening on port %u: %s", port, strerror(errno));
+		log_error("listen: %s", strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -100,19 +101,45 @@ static int listen_on(int fd, uint16_t port)
 static int listen_main(struct server *srv)
 {
 	const struct server_config *cfg = srv->cfg;
-	int probe = bind_port(cfg, cfg->port, false);
+	unsigned a, i;
+	int probe;
+
+	for (a = 0; a < cfg->nlisten; a++) {
+		probe = bind_addr(&cfg->listen[a], false);
+		if (probe < 0)
+			return -1;
+		close(probe);
+		for (i = 0; i < srv->nworkers; i++) {
+			int *fd = &srv->listen_main[i * cfg->nlisten + a];
+
+			*fd = listen_on(bind_addr(&cfg->listen[a], true));
+			if (*fd < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* --metrics-port on every address we listen on. */
+static int listen_metrics(struct server *srv)
+{
+	const struct server_config *cfg = srv->cfg;
+	struct listen_addr a;
 	unsigned i;
 
-	if (probe < 0)
-		return -1;
-	close(probe);
-	for (i = 0; i < srv->nworkers; i++) {
-		srv->listen_main[i] = listen_on(bind_port(cfg, cfg->port, true),
-						cfg->port);
-		if (srv->listen_main[i] < 0)
+	for (i = 0; cfg->metrics_port && i < cfg->nlisten; i++) {
+		a = listen_addr_with_port(&cfg->listen[i], cfg->metrics_port);
+		srv->listen_metrics[i] = listen_on(bind_addr(&a, false));
+		if (srv->listen_metrics[i] < 0)
 			return -1;
 	}
 	return 0;
+}
+
+/* Every listening socket: the main ones, then the metrics ones. */
+static unsigned listen_count(const struct server *srv)
+{
+	return srv->listen_main ? srv->nworkers * srv->cfg->nlisten : 0;
 }
 
 /* Refuses new connections at once. */
@@ -120,11 +147,12 @@ static void listeners_shutdown(struct server *srv)
 {
 	unsigned i;
 
-	for (i = 0; srv->listen_main && i < srv->nworkers; i++)
+	for (i = 0; i < listen_count(srv); i++)
 		if (srv->listen_main[i] >= 0)
 			shutdown(srv->listen_main[i], SHUT_RDWR);
-	if (srv->listen_metrics >= 0)
-		shutdown(srv->listen_metrics, SHUT_RDWR);
+	for (i = 0; i < LISTEN_MAX; i++)
+		if (srv->listen_metrics[i] >= 0)
+			shutdown(srv->listen_metrics[i], SHUT_RDWR);
 }
 
 static void setup_kernel_path(struct server *srv)
@@ -226,6 +254,26 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* "serving 'www' on port 8080 ([::]:8080, IPv4 too) with 2 worker(s)":
+ * tests wait for "serving ... on port". */
+static void log_serving(const struct server *srv)
+{
+	const struct server_config *cfg = srv->cfg;
+	char where[LISTEN_MAX * (LISTEN_ADDR_TEXT + 2)] = "";
+	size_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < cfg->nlisten; i++) {
+		n += snprintf(where + n, sizeof(where) - n, "%s", i ? ", " : "");
+		listen_addr_format(&cfg->listen[i], where + n,
+				   sizeof(where) - n);
+		n = strlen(where);
+	}
+	log_info("serving '%s' on port %u (%s%s) with %u worker(s)",
+		 cfg->docroot, listen_addr_port(&cfg->listen[0]), where,
+		 cfg->listen[0].dual_stack ? ", IPv4 too" : "", srv->nworkers);
+}
+
 /* Starts the workers, then takes signals until every worker has stopped.
  * Returns whether the workers were started. */
 static bool run_workers(struct server *srv, struct worker_thread *threads,
@@ -249,8 +297,7 @@ static bool run_workers(struct server *srv, struct worker_thread *threads,
 		}
 		threads[i].started = true;
 	}
-	log_info("serving '%s' on port %u with %u worker(s)",
-		 srv->cfg->docroot, srv->cfg->port, srv->nworkers);
+	log_serving(srv);
 	/* systemd's Type=notify: a no-op without $NOTIFY_SOCKET */
 	sd_notify(0, "READY=1");
 
@@ -303,12 +350,13 @@ static void server_cleanup(struct server *srv, struct worker_thread *threads)
 	conn_table_free(&srv->conns);
 	if (srv->root_fd >= 0)
 		close(srv->root_fd);
-	for (i = 0; srv->listen_main && i < srv->nworkers; i++)
+	for (i = 0; i < listen_count(srv); i++)
 		if (srv->listen_main[i] >= 0)
 			close(srv->listen_main[i]);
 	free(srv->listen_main);
-	if (srv->listen_metrics >= 0)
-		close(srv->listen_metrics);
+	for (i = 0; i < LISTEN_MAX; i++)
+		if (srv->listen_metrics[i] >= 0)
+			close(srv->listen_metrics[i]);
 	access_log_close(srv->access_log);
 }
 
@@ -330,22 +378,18 @@ static int server_setup(struct server *srv)
 	srv->start_time = time(NULL);
 	srv->nworkers = worker_count(cfg);
 	srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
-	srv->listen_main = malloc(srv->nworkers * sizeof(*srv->listen_main));
+	srv->listen_main = malloc(srv->nworkers * cfg->nlisten *
+				  sizeof(*srv->listen_main));
 	if (!srv->workers || !srv->listen_main) {
 		log_error("workers: out of memory");
 		return -1;
 	}
-	for (i = 0; i < srv->nworkers; i++)
+	for (i = 0; i < listen_count(srv); i++)
 		srv->listen_main[i] = -1;
 	if (listen_main(srv))
 		return -1;
-	if (cfg->metrics_port && cfg->metrics_port != cfg->port) {
-		srv->listen_metrics = listen_on(bind_port(cfg, cfg->metrics_port,
-							  false),
-						cfg->metrics_port);
-		if (srv->listen_metrics < 0)
-			return -1;
-	}
+	if (cfg->metrics_port != cfg->port && listen_metrics(srv))
+		return -1;
 	if (cfg->access_log) {
 		srv->access_log = access_log_open(cfg->access_log);
 		if (!srv->access_log)
@@ -380,11 +424,13 @@ static int server_setup(struct server *srv)
 
 int server_run(struct server_config *cfg)
 {
-	struct server srv = { .cfg = cfg, .listen_metrics = -1,
-			      .root_fd = -1 };
+	struct server srv = { .cfg = cfg, .root_fd = -1 };
 	struct worker_thread *threads = NULL;
 	sigset_t signals;
+	unsigned i;
 
+	for (i = 0; i < LISTEN_MAX; i++)
+		srv.listen_metrics[i] = -1;
 	/* blocked here, so in every worker too: taken by run_workers() */
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGINT);

@@ -28,8 +28,12 @@ enum stop_level { STOP_NONE, STOP_DRAIN, STOP_NOW };
 struct server {
 	struct server_config *cfg;	/* SIGHUP may change the timeouts */
 	int root_fd;
-	int *listen_main;		/* one per worker, SO_REUSEPORT */
-	int listen_metrics;		/* -1: /metrics on the main port */
+	/* cfg->nlisten addresses, each with one socket per worker in a
+	 * SO_REUSEPORT group: worker i's are [i * nlisten, (i + 1) * nlisten) */
+	int *listen_main;
+	/* --metrics-port on the same addresses, shared by the workers;
+	 * -1: /metrics on the main port */
+	int listen_metrics[LISTEN_MAX];
 	struct kernel_path kp;
 	bool kernel;
 	struct cache *cache;		/* NULL: the kernel path is off */

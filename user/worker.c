@@ -54,8 +54,8 @@ enum op {
 	OP_WAKE,		/* srv->stop changed */
 };
 
-/* Listening sockets, by index. */
-enum listener { LISTEN_MAIN, LISTEN_METRICS, LISTENERS };
+/* Listening sockets: the main ones, one per address, then --metrics-port's */
+#define LISTENERS	(2 * LISTEN_MAX)
 
 struct worker {
 	struct server *srv;
@@ -66,7 +66,8 @@ struct worker {
 	struct cache *cache;
 	struct access_log *access_log;
 
-	int listen_fd[LISTENERS];	/* srv's: its own main one */
+	int listen_fd[LISTENERS];	/* srv's: its own main ones, -1: none */
+	bool listen_metrics[LISTENERS];	/* for /metrics only */
 	struct io_uring ring;
 	bool ring_ready;
 	struct recv_bufs recv;
@@ -176,9 +177,8 @@ static void send_out(struct worker *w, struct conn *c)
 
 	/* The last bytes before a close wait in the socket for the FIN,
 	 * which then rides on them: one packet fewer each way, as nginx's
-	 * tcp_nopush gets. Not on kernel-path sockets, whose sends the
-	 * sk_msg program sees, and where corked bytes would be held in the
-	 * psock instead. */
+	 * tcp_nopush gets (docs/design.md). Not on kernel-path sockets,
+	 * whose sends go through the sk_msg program. */
 	if (c->close_after && !c->file_left && !c->in_kernel)
 		flags |= MSG_MORE;
 	io_uring_prep_send(sqe, c->fd, c->out + c->out_off,
@@ -461,7 +461,7 @@ static struct conn *conn_new(struct worker *w, int fd, bool metrics_only)
 	return c;
 }
 
-static void arm_accept(struct worker *w, enum listener l)
+static void arm_accept(struct worker *w, unsigned l)
 {
 	struct io_uring_sqe *sqe = get_sqe(w);
 
@@ -473,7 +473,7 @@ static void arm_accept(struct worker *w, enum listener l)
 
 static void on_accept(struct worker *w, struct io_uring_cqe *cqe)
 {
-	enum listener l = (uint32_t)cqe->user_data;
+	unsigned l = (uint32_t)cqe->user_data;
 	struct conn *c;
 
 	if (!(cqe->flags & IORING_CQE_F_MORE))
@@ -485,7 +485,7 @@ static void on_accept(struct worker *w, struct io_uring_cqe *cqe)
 			log_warn("accept: %s", strerror(-cqe->res));
 		return;
 	}
-	c = conn_new(w, cqe->res, l == LISTEN_METRICS);
+	c = conn_new(w, cqe->res, w->listen_metrics[l]);
 	if (c)
 		conn_process(w, c);
 }
@@ -629,6 +629,22 @@ static void drain_start(struct worker *w)
 
 /* ---- the worker ------------------------------------------------------ */
 
+/* This worker's main listeners, one per address, and the shared metrics
+ * ones. */
+static void take_listeners(struct worker *w)
+{
+	const struct server *srv = w->srv;
+	unsigned n = srv->cfg->nlisten, i;
+
+	for (i = 0; i < n; i++) {
+		w->listen_fd[i] = srv->listen_main[w->index * n + i];
+		w->listen_fd[n + i] = srv->listen_metrics[i];
+		w->listen_metrics[n + i] = true;
+	}
+	for (i = 2 * n; i < LISTENERS; i++)
+		w->listen_fd[i] = -1;
+}
+
 struct worker *worker_new(struct server *srv, unsigned index)
 {
 	struct worker *w = calloc(1, sizeof(*w));
@@ -642,7 +658,6 @@ struct worker *worker_new(struct server *srv, unsigned index)
 		.srv = srv, .index = index, .cfg = srv->cfg,
 		.kp = srv->kernel ? &srv->kp : NULL, .cache = srv->cache,
 		.access_log = srv->access_log, .wake_fd = -1,
-		.listen_fd = { srv->listen_main[index], srv->listen_metrics },
 		.tick_ts = { .tv_sec = 1 },
 		.wait_ts = { .tv_nsec = 20000 },
 		.retry_ts = { .tv_nsec = 1000000 },
@@ -650,8 +665,9 @@ struct worker *worker_new(struct server *srv, unsigned index)
 	w->env = (struct http_conn_env){
 		.srv = srv, .kp = w->kp, .cache = w->cache,
 		.access_log = w->access_log, .metrics = &w->metrics,
-		.metrics_on_main = srv->listen_metrics < 0,
+		.metrics_on_main = srv->listen_metrics[0] < 0,
 	};
+	take_listeners(w);
 	err = io_uring_queue_init(RING_ENTRIES, &w->ring, 0);
 	if (err) {
 		log_error("worker %u: io_uring set-up: %s", index,
@@ -691,7 +707,7 @@ static bool worker_done(const struct worker *w)
 void worker_run(struct worker *w)
 {
 	const struct server *srv = w->srv;
-	enum listener i;
+	unsigned i;
 	int err;
 
 	refresh_date(w);

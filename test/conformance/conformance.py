@@ -8,7 +8,8 @@ usage: conformance.py FILESERVER [--only SUBSTRING] [--verbose] [--show]
 passing ones too, --show every response head; --differences-markdown prints
 the DIFFERENCES table for the README and exits.
 
-The servers, each on its own free 127.0.0.1 port:
+The servers, each on its own free loopback port (127.0.0.1, or ::1 with
+FILESERVER_TEST_HOST=::1):
   kernel  fileserver with the eBPF path on (needs root and BPF; SKIP loudly
           otherwise)
   user    fileserver -n
@@ -64,7 +65,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from harness import Process, Server, free_port  # noqa: E402
+from harness import HOST, URL_HOST, Process, Server, free_port  # noqa: E402
 
 SKIP = 77
 # tools/vmtest's factor for emulated CPUs: waits stretch, checks do not
@@ -770,7 +771,7 @@ class Resp:
 
 class Conn:
     def __init__(self, port, prime=False):
-        self.sock = socket.create_connection(("127.0.0.1", port), TIMEOUT)
+        self.sock = socket.create_connection((HOST, port), TIMEOUT)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.settimeout(TIMEOUT)
         self.buf = b""
@@ -1072,7 +1073,7 @@ class Nginx(Process, FileServer):
         os.makedirs(self.prefix)
         with open(os.path.join(HERE, "nginx.conf.in")) as f:
             conf = f.read()
-        for k, v in (("@PREFIX@", self.prefix), ("@PORT@", str(self.port)),
+        for k, v in (("@PREFIX@", self.prefix), ("@PORT@", str(self.port)), ("@HOST@", URL_HOST),
                      ("@DOCROOT@", docroot)):
             conf = conf.replace(k, v)
         self.conf = os.path.join(self.prefix, "nginx.conf")
@@ -1087,7 +1088,7 @@ class Nginx(Process, FileServer):
             if self.proc.poll() is not None:
                 raise RuntimeError("nginx exited: " + self.proc.stderr.read())
             try:
-                socket.create_connection(("127.0.0.1", self.port), 1).close()
+                socket.create_connection((HOST, self.port), 1).close()
                 return
             except OSError:
                 time.sleep(0.05)
