@@ -136,7 +136,7 @@ static int listen_metrics(struct server *srv)
 	return 0;
 }
 
-/* Every listening socket: the main ones, then the metrics ones. */
+/* How many main listening sockets there are, all workers' together. */
 static unsigned listen_count(const struct server *srv)
 {
 	return srv->listen_main ? srv->nworkers * srv->cfg->nlisten : 0;
