@@ -607,6 +607,29 @@ class Lifecycle:
             time.sleep(0.05)
         return True
 
+    def test_cache_control(self):
+        """--cache-control: the first rule that matches a file's path gives
+        its responses' Cache-Control, the same bytes whether userspace or
+        the kernel answers; no rule, no field."""
+        s = self.own_server("--cache-control", "/dir/=public, max-age=60",
+                            "--cache-control", "*.txt=no-cache")
+        before = s.stats()["kernel_hits"] if self.kernel else 0
+        c = Client(s.port)
+        self.addCleanup(c.close)
+        for path, want in (("/a.txt", "no-cache"),
+                           ("/dir/", "public, max-age=60"),
+                           ("/style.css", None)):
+            seen = set()
+            for _ in range(3):
+                r = c.get(path)
+                self.assertEqual(r.status, 200, path)
+                self.assertEqual(r.headers.get("cache-control"), want, path)
+                seen.add(re.sub(rb"\r\nDate: [^\r]*", b"", r.raw_head))
+            self.assertEqual(len(seen), 1, seen)
+        if self.kernel:
+            # all but the connection's first request
+            self.assertEqual(s.stats()["kernel_hits"] - before, 8)
+
     def test_sighup_reopens_log_and_rescans(self):
         log = os.path.join(self.tmp, "access.log")
         os.chmod(self.tmp, 0o755)   # nobody reopens the log by its path

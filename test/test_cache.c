@@ -39,7 +39,7 @@ static void start(uint32_t chunks)
 	root_fd = open(root, O_RDONLY | O_DIRECTORY);
 	ck_assert_int_ge(root_fd, 0);
 	kp = (struct kernel_path){ .chunk_count = chunks };
-	cache = cache_new(&kp, root, root_fd, 1 << 20);
+	cache = cache_new(&kp, root, root_fd, 1 << 20, NULL);
 	ck_assert_ptr_nonnull(cache);
 }
 

@@ -17,6 +17,7 @@ static const char *const names[] = {
 	"port", "document-root", "listen", "interface", "verbose",
 	"no-kernel-cache",
 	"kernel-processing", "kernel-pass", "cache-size", "cache-max-file",
+	"cache-control",
 	"max-connections", "workers", "header-timeout", "idle-timeout",
 	"shutdown-timeout", "access-log", "user", "metrics-port",
 };
@@ -475,6 +476,34 @@ START_TEST(test_print_round_trip)
 }
 END_TEST
 
+/* --cache-control rules: parsed when loaded, printed a line each. */
+START_TEST(test_cache_control_rules)
+{
+	char out[4096];
+
+	ck_assert_int_eq(LOAD("--cache-control", "/assets/=public, immutable",
+			      "--cache-control", "*.html=no-cache"),
+			 CONFIG_RUN);
+	ck_assert_uint_eq(cfg.cache_control.n, 2);
+	ck_assert_str_eq(cache_control_for(&cfg.cache_control,
+					   "/assets/a.js"), "public, immutable");
+	ck_assert_str_eq(cache_control_for(&cfg.cache_control,
+					   "/assets/a.html"), "public, immutable");
+	ck_assert_str_eq(cache_control_for(&cfg.cache_control, "/a.html"),
+			 "no-cache");
+	ck_assert_ptr_null(cache_control_for(&cfg.cache_control, "/a.js"));
+	print_to(out, sizeof(out));
+	ck_assert_ptr_nonnull(strstr(out,
+		"\ncache-control = /assets/=public, immutable\n"
+		"cache-control = *.html=no-cache\n"));
+	check_round_trip();
+	ck_assert_uint_eq(cfg.cache_control.n, 2);
+	ck_assert_int_eq(LOAD("--cache-control", "assets=x"), CONFIG_ERROR);
+	ck_assert_int_eq(LOAD_NONE(), CONFIG_RUN);
+	ck_assert_uint_eq(cfg.cache_control.n, 0);
+}
+END_TEST
+
 START_TEST(test_print_listen)
 {
 	char out[4096];
@@ -618,6 +647,7 @@ static Suite *config_suite(void)
 	tcase_add_checked_fixture(output, clear_env, remove_temp_files);
 	tcase_add_test(output, test_print_round_trip);
 	tcase_add_test(output, test_print_listen);
+	tcase_add_test(output, test_cache_control_rules);
 	tcase_add_test(output, test_help);
 	tcase_add_test(output, test_version);
 	suite_add_tcase(s, output);

@@ -23,6 +23,7 @@ static int root_fd = -1;
 static char head_buf[4096];	/* the parsed request points into it */
 static struct http_request req;
 static struct static_file_plan plan;
+static struct cache_control cc;		/* --cache-control: none but in one */
 
 static void put_file(const char *rel, const char *body)
 {
@@ -67,7 +68,7 @@ static void ask(const char *method, const char *target, const char *fields)
 
 	ck_assert_int_eq(http_parse_request(head_buf, n, &req, &status),
 			 HTTP_PARSE_DONE);
-	static_file_plan(&plan, root_fd, &req);
+	static_file_plan(&plan, root_fd, &req, &cc);
 }
 
 /* The body of a file plan, read from its fd. */
@@ -343,12 +344,63 @@ START_TEST(test_decide_without_files)
 			   .st_mtim = { MTIME_T, 5 } };
 
 	ask("GET", "/x.css", "Range: bytes=10-19\r\n");
-	static_file_decide(&plan, &req, &st, false);
+	static_file_decide(&plan, &req, &st, false, &cc);
 	ck_assert_int_eq(plan.head.status, 206);
 	ck_assert_uint_eq(plan.file_off, 10);
 	ck_assert_uint_eq(plan.file_len, 10);
 	ck_assert_str_eq(plan.head.content_type, "text/css; charset=utf-8");
 	ck_assert_int_eq(plan.fd, -1);
+}
+END_TEST
+
+/* --cache-control: the first rule that matches the file's path, on its 200,
+ * 206 and 304 (as nginx's add_header), never on an error. */
+START_TEST(test_cache_control)
+{
+	static const char *const bad[] = {
+		"assets=x", "/a=", "/a=  ", "*=x", "=x", "/a=x\r\ny", "/a",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!cache_control_add(&cc, bad[i]), "took '%s'",
+			      bad[i]);
+	ck_assert_uint_eq(cc.n, 0);
+	ck_assert(cache_control_add(&cc, "/dir/=public, max-age=60"));
+	ck_assert(cache_control_add(&cc, "*.html= no-cache"));
+	ck_assert(cache_control_add(&cc, "*.txt=max-age=5"));
+
+	ask("GET", "/dir/", "");
+	ck_assert_int_eq(plan.head.status, 200);
+	ck_assert_str_eq(plan.head.cache_control, "public, max-age=60");
+	ck_assert_ptr_nonnull(strstr(head_text(), "\r\nETag: ") );
+	ck_assert_ptr_nonnull(strstr(head_text(),
+				     "\r\nCache-Control: public, max-age=60\r\n"));
+	ck_assert_str_eq(cache_control_for(&cc, "/x/index.html"), "no-cache");
+	ask("GET", "/file.txt", "Range: bytes=0-1\r\n");
+	ck_assert_int_eq(plan.head.status, 206);
+	ck_assert_str_eq(plan.head.cache_control, "max-age=5");
+	ask("GET", "/file.txt", "If-Modified-Since: Tue, 14 Nov 2023 22:13:20 GMT\r\n");
+	ck_assert_int_eq(plan.head.status, 304);
+	ck_assert_ptr_nonnull(strstr(head_text(), "Cache-Control: max-age=5"));
+	ck_assert_ptr_null(cache_control_for(&cc, "/a.css"));
+	ck_assert_str_eq(cache_control_for(&cc, "dir/a.css"),
+			 "public, max-age=60");	/* the cache's form */
+	for (i = 0; i < 3; i++) {
+		static const char *const errors[][2] = {
+			{ "/missing.txt", "" },
+			{ "/file.txt", "Range: bytes=20-30\r\n" },
+			{ "/file.txt", "If-Match: \"nope\"\r\n" },
+		};
+
+		ask("GET", errors[i][0], errors[i][1]);
+		ck_assert_int_ge(plan.head.status, 400);
+		ck_assert_ptr_null(strstr(head_text(), "Cache-Control"));
+	}
+	while (cc.n < CACHE_CONTROL_MAX)
+		ck_assert(cache_control_add(&cc, "/more=x"));
+	ck_assert(!cache_control_add(&cc, "/one-too-many=x"));
+	cc.n = 0;
 }
 END_TEST
 
@@ -391,6 +443,7 @@ static Suite *static_file_suite(void)
 	tcase_add_test(t, test_416);
 	tcase_add_test(t, test_methods);
 	tcase_add_test(t, test_decide_without_files);
+	tcase_add_test(t, test_cache_control);
 	tcase_add_test(t, test_closing_statuses);
 	suite_add_tcase(s, t);
 	return s;

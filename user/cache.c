@@ -34,11 +34,8 @@
 #include "log.h"
 #include "metrics.h"
 
-/*
- * A dropped entry may still be in the middle of being copied by the sk_msg
- * program, or be named by a response queued on some socket: its id and
- * chunks are reused only after this long.
- */
+/* A dropped entry may still be being copied by the sk_msg program, or be
+ * named by a response queued on a socket: its id and chunks wait this long. */
 #define QUARANTINE_NS (2ULL * 1000000000ULL)
 
 #define HEAD_MAX 1024
@@ -90,6 +87,7 @@ struct cache {
 	char *root_path;
 	int root_fd;
 	uint64_t max_file;
+	const struct cache_control *cc;	/* NULL: none */
 	int inotify_fd;
 
 	struct entry entries[FS_CACHE_ENTRIES];
@@ -171,7 +169,8 @@ static struct list *file_bucket(struct cache *c, const char *file)
 /* ---- the cache ------------------------------------------------------- */
 
 struct cache *cache_new(struct kernel_path *kp, const char *root_path,
-			int root_fd, uint64_t max_file)
+			int root_fd, uint64_t max_file,
+			const struct cache_control *cc)
 {
 	struct cache *c = calloc(1, sizeof(*c));
 	uint32_t i;
@@ -182,6 +181,7 @@ struct cache *cache_new(struct kernel_path *kp, const char *root_path,
 	c->kp = kp;
 	c->root_fd = root_fd;
 	c->max_file = max_file;
+	c->cc = cc;
 	c->inotify_fd = -1;
 	c->live = c->quarantine = EMPTY_LIST;
 	memset(c->file_buckets, 0xff, sizeof(c->file_buckets));
@@ -472,7 +472,7 @@ static bool entry_fill(struct cache *c, uint32_t id, int fd,
 	bool ok = false;
 	uint32_t n;
 
-	files_head_init(&h, &etag, st, e->file, true);
+	files_head_init(&h, &etag, st, e->file, c->cc);
 	head_len = http_head_build(head, sizeof(head), &h, &date_off);
 	resp_len = head_len + st->st_size;
 	n = (resp_len + FS_CHUNK_SIZE - 1) / FS_CHUNK_SIZE;

@@ -58,7 +58,7 @@ static const struct setting settings[] = {
 	{ "document-root", 'd', T_STRING, AT(docroot), .def = "./www",
 	  .arg = "DIR", .help = "directory to serve (default @)",
 	  .what = "document root" },
-	{ "listen", 0, T_LISTEN, AT(listen_text), .arg = "ADDR",
+	{ "listen", 0, T_LIST, AT(listen_text), .arg = "ADDR",
 	  .help = "listen on ADDR: PORT, *:PORT, IPV4[:PORT] or\n"
 		  "[IPV6][:PORT] (repeatable; default: every\n"
 		  "address of both families on --port)",
@@ -95,6 +95,12 @@ static const struct setting settings[] = {
 	  .help = "largest file the kernel caches (default @,\n"
 		  "at most 1M)",
 	  .what = "cache max file (at most 1M)" },
+	{ "cache-control", 0, T_LIST, AT(cache_control_text), .arg = "RULE",
+	  .help = "Cache-Control of files by path: /PREFIX=VALUE\n"
+		  "or *SUFFIX=VALUE (repeatable; the first that\n"
+		  "matches; e.g. '*.html=no-cache')",
+	  .what = "cache-control rule (/PREFIX=VALUE or *SUFFIX=VALUE, "
+		  "at most 16)" },
 	{ "max-connections", 0, T_COUNT, AT(max_conns), .def = "10000",
 	  .min = 1, .max = FS_MAX_CONNS, .arg = "N",
 	  .help = "concurrent connections (default @)",
@@ -317,14 +323,16 @@ static bool resolve_listen(struct server_config *c)
 	unsigned i;
 	int n;
 
-	if (c->nlisten_text && c->interface) {
+	if (c->listen_text.n && c->interface) {
 		fprintf(stderr, "fileserver: --listen and --interface both "
 			"say where to listen: give one\n");
 		return false;
 	}
 	c->nlisten = 0;
-	for (i = 0; i < c->nlisten_text; i++) {
-		snprintf(buf, sizeof(buf), "%s", c->listen_text[i]);
+	/* a few may come in one value, apart by spaces or commas
+	 * (FILESERVER_LISTEN="[::1]:80 127.0.0.1:80") */
+	for (i = 0; i < c->listen_text.n; i++) {
+		snprintf(buf, sizeof(buf), "%s", c->listen_text.v[i]);
 		for (tok = strtok_r(buf, " \t,", &save); tok;
 		     tok = strtok_r(NULL, " \t,", &save)) {
 			if (c->nlisten == LISTEN_MAX ||
@@ -351,6 +359,23 @@ static bool resolve_listen(struct server_config *c)
 		listen_addr_any(c->port, &c->listen[0]);
 		c->nlisten = 1;
 	}
+	return true;
+}
+
+/* The --cache-control rules; false after a message. */
+static bool resolve_cache_control(struct server_config *c)
+{
+	unsigned i;
+
+	c->cache_control.n = 0;
+	for (i = 0; i < c->cache_control_text.n; i++)
+		if (!cache_control_add(&c->cache_control,
+				       c->cache_control_text.v[i])) {
+			fprintf(stderr, "fileserver: invalid %s '%s'\n",
+				setting_named("cache-control")->what,
+				c->cache_control_text.v[i]);
+			return false;
+		}
 	return true;
 }
 
@@ -476,7 +501,7 @@ enum config_action config_load(struct server_config *cfg, int argc,
 			argv[optind]);
 		goto bad;
 	}
-	if (!resolve_listen(cfg))
+	if (!resolve_listen(cfg) || !resolve_cache_control(cfg))
 		goto bad;
 	log_verbose = cfg->verbose;
 	return check ? CONFIG_CHECK : CONFIG_RUN;
@@ -508,10 +533,12 @@ void config_print(const struct server_config *c, FILE *out)
 		value = setting_text(c, &settings[i], buf, sizeof(buf));
 		if (value)
 			fprintf(out, "%s = %s\n", settings[i].name, value);
-		else if (settings[i].type == T_LISTEN)
-			for (k = 0; k < c->nlisten_text; k++)
-				fprintf(out, "listen = %s\n",
-					c->listen_text[k]);
+		else if (settings[i].type == T_LIST)
+			for (k = 0; k < CFIELD(c, &settings[i],
+					       struct config_list)->n; k++)
+				fprintf(out, "%s = %s\n", settings[i].name,
+					CFIELD(c, &settings[i],
+					       struct config_list)->v[k]);
 	}
 }
 

@@ -13,19 +13,25 @@
 #include <stdio.h>
 
 #include "kernel_path.h"
+#include "cache_control.h"
 #include "listen_addr.h"
 
 #define WORKERS_MAX		64
 #define WORKERS_MAX_TEXT	"64"
+#define CONFIG_LIST_MAX		16
+
+/* A repeatable setting's values as given, all of one source (the file, the
+ * environment or the command line: a later one replaces them all). */
+struct config_list {
+	const char *v[CONFIG_LIST_MAX];
+	unsigned n;
+	int source;
+};
 
 struct server_config {
 	const char *docroot;
 	const char *interface;		/* NULL: all addresses */
-	/* --listen values as given, of one source (file, environment or
-	 * command line: a later one replaces them all) */
-	const char *listen_text[LISTEN_MAX];
-	unsigned nlisten_text;
-	int listen_source;
+	struct config_list listen_text;	/* --listen */
 	/* where to listen, from --listen, -i or the default */
 	struct listen_addr listen[LISTEN_MAX];
 	unsigned nlisten;
@@ -42,6 +48,8 @@ struct server_config {
 	unsigned send_timeout;		/* seconds without send progress */
 	unsigned shutdown_timeout;	/* seconds to drain on SIGTERM */
 	uint16_t metrics_port;		/* 0: /metrics on the main port */
+	struct config_list cache_control_text;	/* --cache-control */
+	struct cache_control cache_control;	/* its rules */
 	const char *access_log;		/* NULL: off; "-": stderr */
 	const char *user;		/* to run as once set up, if root */
 	bool user_explicit;		/* asked for, not the default */

@@ -123,19 +123,31 @@ static void set_number(struct server_config *c, const struct setting *s,
 	}
 }
 
-/* One more --listen value; a few may come in one, apart by spaces or
- * commas (FILESERVER_LISTEN="[::1]:80 127.0.0.1:80"): they are split
- * when resolved. */
-static bool add_listen(struct server_config *c, const char *value,
-		       enum source src)
+/* One more value of a repeatable setting; what it means is read when the
+ * settings are resolved (config.c). */
+static bool list_add(struct config_list *l, const char *value,
+		     enum source src)
 {
-	if ((int)src != c->listen_source) {
-		c->nlisten_text = 0;
-		c->listen_source = src;
+	if ((int)src != l->source) {
+		l->n = 0;
+		l->source = src;
 	}
-	if (!*value || c->nlisten_text == LISTEN_MAX)
+	if (!*value || l->n == CONFIG_LIST_MAX)
 		return false;
-	c->listen_text[c->nlisten_text++] = value;
+	l->v[l->n++] = value;
+	return true;
+}
+
+static bool list_equal(const struct config_list *a,
+		       const struct config_list *b)
+{
+	unsigned i;
+
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return false;
 	return true;
 }
 
@@ -157,8 +169,8 @@ bool setting_parse(struct server_config *c, const struct setting *s,
 	case T_INTERFACE:
 		*FIELD(c, s, const char *) = *value ? value : NULL;
 		return true;
-	case T_LISTEN:
-		return add_listen(c, value, src);
+	case T_LIST:
+		return list_add(FIELD(c, s, struct config_list), value, src);
 	case T_PORT:
 		ok = parse_uint(value, 1, 65535, &n);
 		break;
@@ -200,7 +212,7 @@ const char *setting_text(const struct server_config *c,
 	case T_SWITCH:
 		return get_number(c, s) ? "true" : "false";
 	case T_NOT_SWITCH:
-	case T_LISTEN:		/* a line each: config_print() */
+	case T_LIST:		/* a line each: config_print() */
 		return NULL;	/* its T_BOOL says the same */
 	case T_BOOL:
 		return get_number(c, s) ? "on" : "off";
@@ -246,11 +258,14 @@ bool setting_reload(struct server_config *cfg,
 		return strcmp(*CFIELD(cfg, s, const char *),
 			      *CFIELD(next, s, const char *)) != 0;
 	case T_INTERFACE:
-	case T_LISTEN:
 		/* what is bound to */
 		return cfg->nlisten != next->nlisten ||
 		       memcmp(cfg->listen, next->listen,
 			      cfg->nlisten * sizeof(cfg->listen[0])) != 0;
+	case T_LIST:
+		/* addresses bound, headers of responses cached: a restart */
+		return !list_equal(CFIELD(cfg, s, struct config_list),
+				   CFIELD(next, s, struct config_list));
 	default:
 		if (s->live)
 			set_number(cfg, s, get_number(next, s));

@@ -17,7 +17,7 @@ enum setting_type {
 	T_USER,		/* T_STRING that also sets user_explicit */
 	T_OPTIONAL,	/* const char *, empty: NULL (off) */
 	T_INTERFACE,	/* T_OPTIONAL, compared by the addresses it gives */
-	T_LISTEN,	/* listen_text[], one more each time, per source */
+	T_LIST,		/* struct config_list: one more each time */
 	T_SWITCH,	/* bool; a flag without value, true/false elsewhere */
 	T_NOT_SWITCH,	/* T_SWITCH that clears a T_BOOL's field */
 	T_BOOL,		/* bool with a value, printed on/off */
@@ -44,7 +44,7 @@ struct setting {
 #define CFIELD(c, s, type)	\
 	((__typeof__(type) const *)((const char *)(c) + (s)->offset))
 
-/* Where a value comes from: a T_LISTEN's values from a later source
+/* Where a value comes from: a T_LIST's values from a later source
  * replace an earlier one's. */
 enum source { SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_ARGV };
 
@@ -53,7 +53,7 @@ bool setting_parse(struct server_config *c, const struct setting *s,
 		   const char *value, enum source src);
 
 /* s's value as a config file says it, in buf if need be; NULL if it is
- * not to be printed (T_LISTEN: a line per value, by config_print()). */
+ * not to be printed (T_LIST: a line per value, by config_print()). */
 const char *setting_text(const struct server_config *c,
 			 const struct setting *s, char *buf, size_t size);
 

@@ -48,7 +48,8 @@ int files_error_status(int err)
 }
 
 void files_head_init(struct http_head *h, struct http_etag *etag,
-		     const struct stat *st, const char *name, bool keep_alive)
+		     const struct stat *st, const char *path,
+		     const struct cache_control *cc)
 {
 	int64_t mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
 			   st->st_mtim.tv_nsec;
@@ -56,12 +57,13 @@ void files_head_init(struct http_head *h, struct http_etag *etag,
 	http_etag_make(etag, st->st_ino, st->st_size, mtime_ns);
 	*h = (struct http_head){
 		.status = 200,
-		.content_type = mime_type_for(name, strlen(name)),
+		.content_type = mime_type_for(path, strlen(path)),
 		.content_length = st->st_size,
 		.last_modified = st->st_mtim.tv_sec,
 		.etag = etag,
 		.accept_ranges = true,
-		.keep_alive = keep_alive,
+		.cache_control = cc ? cache_control_for(cc, path) : NULL,
+		.keep_alive = true,
 		.date = time(NULL),
 	};
 }

@@ -55,6 +55,7 @@ struct http_head {
 	uint64_t total_size;		/* the "/total" of Content-Range */
 	const char *location;		/* NULL: no Location */
 	const char *allow;		/* NULL: no Allow */
+	const char *cache_control;	/* NULL: no Cache-Control */
 	bool keep_alive;		/* Connection: keep-alive, else close */
 	time_t date;
 };
@@ -71,6 +72,7 @@ struct http_head {
  *   Last-Modified
  *   Connection
  *   ETag
+ *   Cache-Control
  *   Content-Range         (has_range, or a 416 refusing the range)
  *   Location
  *   Allow

@@ -167,7 +167,7 @@ static void setup_kernel_path(struct server *srv)
 	if (kernel_path_open(&srv->kp, chunks, cfg->kernel_pass) == 0) {
 		srv->kernel = true;
 		srv->cache = cache_new(&srv->kp, ".", srv->root_fd,
-				       cfg->cache_max_file);
+				       cfg->cache_max_file, &cfg->cache_control);
 	}
 	if (!srv->kernel || !srv->cache) {
 		log_warn("the eBPF kernel path is unavailable (see above); "

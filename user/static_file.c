@@ -147,6 +147,7 @@ static void plan_range(struct static_file_plan *p,
 		p->head.status = 416;
 		p->head.content_length = 0;
 		p->head.content_type = NULL;
+		p->head.cache_control = NULL;	/* as nginx's add_header */
 		p->body = STATIC_BODY_NONE;
 		return;
 	}
@@ -160,14 +161,14 @@ static void plan_range(struct static_file_plan *p,
 
 void static_file_decide(struct static_file_plan *p,
 			const struct http_request *req, const struct stat *st,
-			bool is_index)
+			bool is_index, const struct cache_control *cc)
 {
 	bool head_only = req->method == HTTP_HEAD;
-	size_t len;
 
 	plan_init(p);
-	files_head_init(&p->head, &p->etag, st, is_index ? "index.html" :
-			req->path, true);
+	memcpy(p->file, req->path, req->path_len);
+	strcpy(p->file + req->path_len, is_index ? "index.html" : "");
+	files_head_init(&p->head, &p->etag, st, p->file, cc);
 	if (precondition_failed(req, &p->etag, st)) {
 		static_file_error(p, 412, head_only, NULL);
 		return;
@@ -180,9 +181,6 @@ void static_file_decide(struct static_file_plan *p,
 		if (p->head.status == 416)
 			return;
 	} else {
-		len = req->path_len;
-		memcpy(p->file, req->path, len);
-		strcpy(p->file + len, is_index ? "index.html" : "");
 		p->cacheable = true;
 	}
 	p->file_len = p->head.content_length;
@@ -228,7 +226,8 @@ static int open_target(int root_fd, const struct http_request *req,
 
 /* GET or HEAD of what the path names. */
 static void plan_file(struct static_file_plan *p, int root_fd,
-		      const struct http_request *req)
+		      const struct http_request *req,
+		      const struct cache_control *cc)
 {
 	struct stat st;
 	bool is_index;
@@ -243,7 +242,7 @@ static void plan_file(struct static_file_plan *p, int root_fd,
 					  NULL);
 		return;
 	}
-	static_file_decide(p, req, &st, is_index);
+	static_file_decide(p, req, &st, is_index, cc);
 	if (p->body == STATIC_BODY_FILE)
 		p->fd = fd;
 	else
@@ -251,12 +250,13 @@ static void plan_file(struct static_file_plan *p, int root_fd,
 }
 
 void static_file_plan(struct static_file_plan *p, int root_fd,
-		      const struct http_request *req)
+		      const struct http_request *req,
+		      const struct cache_control *cc)
 {
 	switch (req->method) {
 	case HTTP_GET:
 	case HTTP_HEAD:
-		plan_file(p, root_fd, req);
+		plan_file(p, root_fd, req, cc);
 		break;
 	case HTTP_OTHER:
 		static_file_error(p, 501, false, NULL);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "cache_control.h"
 #include "http_request.h"
 #include "http_response.h"
 
@@ -44,7 +45,8 @@ struct static_file_plan {
 	/*
 	 * A whole 200 of file for a GET or HEAD: what the kernel cache could
 	 * answer next time. file is what the path names, index.html
-	 * included, relative to the document root.
+	 * included, from the document root ("/dir/index.html"); it is set
+	 * for every answer about a file.
 	 */
 	bool cacheable;
 	char file[HTTP_PATH_MAX + 16];
@@ -53,10 +55,12 @@ struct static_file_plan {
 /*
  * The answer to req, a request for something beneath root_fd: a file, a
  * directory's index.html, a redirect, or an error. Everything but GET and
- * HEAD is refused (405 for known methods, 501 for others).
+ * HEAD is refused (405 for known methods, 501 for others). cc (or NULL)
+ * gives the Cache-Control of a file's 200, 206 and 304.
  */
 void static_file_plan(struct static_file_plan *p, int root_fd,
-		      const struct http_request *req);
+		      const struct http_request *req,
+		      const struct cache_control *cc);
 
 /*
  * The answer to req for the regular file st describes (is_index: reached
@@ -65,7 +69,7 @@ void static_file_plan(struct static_file_plan *p, int root_fd,
  */
 void static_file_decide(struct static_file_plan *p,
 			const struct http_request *req, const struct stat *st,
-			bool is_index);
+			bool is_index, const struct cache_control *cc);
 
 /* An error page for status; with head_only, its head alone. allow is the
  * Allow value of a 405, else NULL. */

@@ -1044,7 +1044,8 @@ class FileServer:
     def __init__(self, name, binary, docroot, kernel):
         self.name = name
         self.kernel = kernel
-        self.server = Server(binary, docroot, kernel)
+        self.server = Server(binary, docroot, kernel, extra=[
+            a for rule in CACHE_CONTROL for a in ("--cache-control", rule)])
         self.port = self.server.port
         self.vars = {}
 
@@ -1151,7 +1152,10 @@ def warm_up(srv):
 
 # ---- checks -----------------------------------------------------------------
 
-KEY_HEADERS = ("content-type", "content-range", "allow", "location")
+KEY_HEADERS = ("content-type", "content-range", "allow", "location",
+               "cache-control")
+# --cache-control rules, the same as nginx.conf.in's add_header locations
+CACHE_CONTROL = ("/dir/=public, max-age=60", "*.css=no-cache")
 
 
 def compare_nginx(c, fs, ng, failures):
