@@ -854,8 +854,10 @@ class Observability:
             self.assertGreater(after["fileserver_cache_entries"], 0)
         else:
             self.assertEqual(kernel, 0)
-        # misses of /a.txt, the 404, and the /metrics that measured "before"
-        self.assertEqual(user, (3 - kernel) + 1 + 1)
+        # misses of /a.txt, the 404, and the /metrics that measured
+        # "before": a response is counted once its send completes, which
+        # its worker may see only after another worker rendered "after"
+        self.assertIn(user, ((3 - kernel) + 1, (3 - kernel) + 1 + 1))
         key = 'fileserver_requests_total{path="userspace",method="GET",code="4xx"}'
         self.assertEqual(after[key] - before.get(key, 0), 1)
         self.assertIn('fileserver_build_info{version="0.1.0",kernel_path="%s"}'

@@ -19,7 +19,6 @@
 #include "metrics.h"
 #include "server.h"
 #include "static_file.h"
-#include "worker.h"
 
 /* Starts the response with head h, dated now, keeping the connection open
  * unless it is to close. */
@@ -139,19 +138,16 @@ static enum http_conn_step put_metrics(const struct http_conn_env *env,
 		.last_modified = -1,
 	};
 	const struct server *srv = env->srv;
-	const struct user_metrics *workers[WORKERS_MAX];
 	struct fs_stats kstats;
 	struct cache_stats cstats;
 	bool kernel = env->kp && kernel_path_read_stats(env->kp, &kstats) == 0;
 	char *body = c->out + CONN_OUT_CAP / 2;
-	unsigned i;
 	size_t len;
 
-	for (i = 0; i < srv->nworkers; i++)
-		workers[i] = worker_metrics(srv->workers[i]);
 	if (env->cache)
 		cache_get_stats(env->cache, &cstats);
-	len = metrics_render(body, CONN_OUT_CAP / 2, workers, srv->nworkers,
+	len = metrics_render(body, CONN_OUT_CAP / 2, srv->worker_metrics,
+			     srv->nworkers,
 			     kernel ? &kstats : NULL,
 			     env->cache ? &cstats : NULL, srv->start_time);
 	if (len == 0)

@@ -410,6 +410,7 @@ static int server_setup(struct server *srv)
 		srv->workers[i] = worker_new(srv, i);
 		if (!srv->workers[i])
 			return -1;
+		srv->worker_metrics[i] = worker_metrics(srv->workers[i]);
 	}
 	if (privilege_drop(cfg->user, cfg->user_explicit,
 			   srv->kernel ? srv->kp.stats_fd : -1, srv->root_fd,

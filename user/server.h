@@ -15,6 +15,7 @@
 #include "kernel_path.h"
 
 struct worker;
+struct user_metrics;
 struct cache;
 struct access_log;
 
@@ -42,6 +43,9 @@ struct server {
 	struct conn_table conns;
 
 	struct worker **workers;
+	/* each worker's counters, for /metrics (http_conn.c), which thus
+	 * needs nothing of worker.c */
+	const struct user_metrics *worker_metrics[WORKERS_MAX];
 	unsigned nworkers;
 	unsigned workers_running;	/* atomic */
 	int stop;			/* enum stop_level, atomic */
