@@ -43,6 +43,8 @@ const char *cache_control_for(const struct cache_control *cc,
 	size_t len;
 	unsigned i;
 
+	if (!cc->n)		/* every request asks: keep the usual case free */
+		return NULL;
 	path += *path == '/';
 	len = strlen(path);
 	for (i = 0; i < cc->n; i++) {
