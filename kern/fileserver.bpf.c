@@ -7,8 +7,10 @@
  *                                      socket's own egress, marked as a hit
  *                                      or as one for userspace;
  *  fs_respond (sk_msg)                 turns a hit into the cached response
- *                                      as it is sent, and moves the others
- *                                      to the socket's ingress.
+ *                                      as it is sent (and, with the access
+ *                                      log on, records it in access_ring),
+ *                                      and moves the others to the socket's
+ *                                      ingress.
  *
  * The request skb is never resized: on this kernel that breaks TCP receive
  * accounting (docs/design.md, "Why the request skb keeps its length"). All
@@ -18,6 +20,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 
 #include "fs_maps.bpf.h"
 
@@ -29,9 +32,13 @@ const volatile __u32 server_tgid;
 /* Requests for userspace go with SK_PASS, not through the backlog: for
  * kernels whose reads of sk_msg's ingress count copied_seq (pass_to_user). */
 const volatile __u32 pass_direct;
+/* --access-log is on: each kernel response is recorded in access_ring. */
+const volatile __u32 log_requests;
 
 #define SK_DROP 0
 #define SK_PASS 1
+#define AF_INET 2
+#define AF_INET6 10
 
 static __always_inline struct fs_stats *stats_this_cpu(void)
 {
@@ -199,6 +206,11 @@ int fs_parse(struct __sk_buff *skb)
 	conn->head_only = cls.head_only;
 	conn->path_off = start + cls.path_off;
 	conn->path_len = cls.path_len;
+	conn->log.line_len = cls.line_len;
+	conn->log.referer_off = cls.referer_off;
+	conn->log.referer_len = cls.referer_len;
+	conn->log.agent_off = cls.agent_off;
+	conn->log.agent_len = cls.agent_len;
 	return msg_len;
 }
 
@@ -317,6 +329,7 @@ int fs_verdict(struct __sk_buff *skb)
 	p->head_only = conn->head_only;
 	p->req_len = conn->msg_len;
 	p->user_before = conn->user_queued;
+	p->log = conn->log;
 	/* A paged skb would be sent as several sendmsg calls, and the sk_msg
 	 * program would see pieces of the request instead of all of it. */
 	if (bpf_skb_pull_data(skb, skb->len))
@@ -463,13 +476,16 @@ static __always_inline __u64 *take_hit(struct fs_pending *p,
 				       struct fs_conn *conn,
 				       struct fs_conn_shared *sh,
 				       struct fs_stats *st, __u32 *size,
-				       __u32 *head_only, struct copy_ctx *c)
+				       __u32 *head_only,
+				       struct fs_log_fields *fields,
+				       struct copy_ctx *c)
 {
 	/* read first: the slot may be reused once kern_sent has moved on */
 	__u32 entry = p->entry, gen = p->gen, req_len = p->req_len, zero = 0;
 	struct fs_cache_entry *e;
 
 	*head_only = p->head_only;
+	*fields = p->log;
 	__sync_fetch_and_add(&sh->kern_sent, 1);
 	if (*size != req_len) {
 		/* skb_send_sock() sent it in pieces (the send buffer ran
@@ -543,17 +559,146 @@ static __always_inline int hand_back(struct sk_msg_md *msg, __u64 cookie,
 	return to_ingress(msg, cookie);
 }
 
+/*
+ * Copies len bytes at off of the request in msg (size bytes, in one piece)
+ * to dst, of cap bytes (a power of two), cut at cap - 1 as userspace cuts
+ * its copies. Returns the bytes copied. The bytes are read with
+ * bpf_probe_read_kernel(): a copy loop over packet memory of this length
+ * is more than the verifier takes.
+ */
+static __always_inline __u16 log_copy(char *dst, __u32 cap,
+				      struct sk_msg_md *msg, __u32 off,
+				      __u32 len, __u32 size)
+{
+	void *data = (void *)(long)msg->data;
+	void *data_end = (void *)(long)msg->data_end;
+
+	if (off > size || len > size - off)
+		return 0;
+	if (len > cap - 1)
+		len = cap - 1;
+	len &= cap - 1;
+	off &= FS_SCAN_MAX - 1;
+	if (data + off + len > data_end ||
+	    bpf_probe_read_kernel(dst, len, data + off))
+		return 0;
+	return len;
+}
+
+/*
+ * The access log record of a kernel response, begun before the response
+ * replaces the request in msg (size bytes, its log fields at f): request
+ * line, Referer and User-Agent cut as userspace cuts them. NULL if the log
+ * is off, or (counted in log_lost) if the ring is full.
+ */
+static __always_inline struct fs_log_record *
+log_begin(struct sk_msg_md *msg, const struct tcp_sock *tp, __u64 cookie,
+	  const struct fs_log_fields *f, __u32 size, struct fs_stats *st)
+{
+	const struct sock_common *skc = &tp->inet_conn.icsk_inet.sk.__sk_common;
+	struct fs_log_record *r;
+
+	if (!log_requests)
+		return NULL;
+	r = bpf_ringbuf_reserve(&access_ring, sizeof(*r), 0);
+	if (!r) {
+		st->log_lost++;
+		return NULL;
+	}
+	/* the request in one piece, for the copies from it */
+	if ((void *)(long)msg->data + size > (void *)(long)msg->data_end &&
+	    bpf_msg_pull_data(msg, 0, size, 0)) {
+		bpf_ringbuf_discard(r, 0);
+		st->log_lost++;
+		return NULL;
+	}
+	r->time_ns = bpf_ktime_get_ns();
+	r->cookie = cookie;
+	r->family = skc->skc_family;
+	r->port = bpf_ntohs(skc->skc_dport);
+	if (r->family == AF_INET6) {
+		__builtin_memcpy(r->addr, &skc->skc_v6_daddr, sizeof(r->addr));
+	} else {
+		__builtin_memset(r->addr, 0, sizeof(r->addr));
+		__builtin_memcpy(r->addr, &skc->skc_daddr, 4);
+	}
+	r->status = 200;
+	r->line_len = log_copy(r->line, FS_LOG_LINE_MAX, msg, 0, f->line_len,
+			       size);
+	r->referer_len = log_copy(r->referer, FS_LOG_FIELD_MAX, msg,
+				  f->referer_off, f->referer_len, size);
+	r->agent_len = log_copy(r->agent, FS_LOG_FIELD_MAX, msg, f->agent_off,
+				f->agent_len, size);
+	return r;
+}
+/* The response went out: the record goes to userspace. The drain reads
+ * the ring on a timer; it is woken early only once the ring is a quarter
+ * full, so that lines are written in batches. */
+static __always_inline void log_end(struct fs_log_record *r, __u32 body)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (!r)
+		return;
+	r->body_bytes = body;
+	if (bpf_ringbuf_query(&access_ring, BPF_RB_AVAIL_DATA) >
+	    bpf_ringbuf_query(&access_ring, BPF_RB_RING_SIZE) / 4)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(r, flags);
+}
+
+static __always_inline void log_cancel(struct fs_log_record *r)
+{
+	if (r)
+		bpf_ringbuf_discard(r, 0);
+}
+
+/* Answers the request at the head of the queue, p, from the cache, or
+ * hands it back to userspace. */
+static __always_inline int answer(struct sk_msg_md *msg,
+				  const struct tcp_sock *tp, __u64 cookie,
+				  struct fs_pending *p, struct fs_conn *conn,
+				  struct fs_conn_shared *sh,
+				  struct fs_stats *st, __u32 size)
+{
+	struct copy_ctx c = { .msg = msg };
+	struct fs_log_record *rec;
+	struct fs_log_fields fields;
+	__u32 head_only, nchunks;
+	__u64 *reason;
+
+	reason = take_hit(p, conn, sh, st, &size, &head_only, &fields, &c);
+	if (reason)
+		return hand_back(msg, cookie, sh, st, reason, size);
+	rec = log_begin(msg, tp, cookie, &fields, size, st);
+	if (grow_msg(msg, tp, c.len, &nchunks)) {
+		log_cancel(rec);
+		return hand_back(msg, cookie, sh, st, &st->fallback_resize,
+				 size);
+	}
+	if (fill_msg(&c, nchunks, size)) {
+		log_cancel(rec);
+		return SK_DROP;
+	}
+	log_end(rec, c.len - (head_only ? c.len : c.entry->head_len));
+	st->kernel_hits++;
+	st->kernel_bytes += c.len;
+	st->kernel_head_hits += head_only;
+	st->kernel_rx_bytes += size;
+	return SK_PASS;
+}
+
 SEC("sk_msg")
 int fs_respond(struct sk_msg_md *msg)
 {
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(msg->sk);
-	struct copy_ctx c = { .msg = msg };
-	__u32 size = msg->size, head_only, nchunks;
+	__u32 size = msg->size;
 	struct fs_conn_shared *sh;
 	struct fs_pending *p;
 	struct fs_conn *conn;
 	struct fs_stats *st;
-	__u64 cookie, *reason;
+	__u64 cookie;
+	int verdict;
 
 	if (!tp)
 		return SK_PASS;
@@ -574,17 +719,9 @@ int fs_respond(struct sk_msg_md *msg)
 	p = pending_of(conn, sh, size);
 	if (!p)
 		return to_ingress(msg, cookie);
-	reason = take_hit(p, conn, sh, st, &size, &head_only, &c);
-	if (reason)
-		return hand_back(msg, cookie, sh, st, reason, size);
-	if (grow_msg(msg, tp, c.len, &nchunks))
-		return hand_back(msg, cookie, sh, st, &st->fallback_resize,
-				 size);
-	if (fill_msg(&c, nchunks, size))
-		return SK_DROP;
-	st->kernel_hits++;
-	st->kernel_bytes += c.len;
-	st->kernel_head_hits += head_only;
-	st->kernel_rx_bytes += size;
-	return SK_PASS;
+	verdict = answer(msg, tp, cookie, p, conn, sh, st, size);
+	/* after the log record: userspace waits for this before it logs
+	 * the connection's next response (kernel_path_may_send()) */
+	__sync_fetch_and_add(&sh->kern_done, 1);
+	return verdict;
 }

@@ -68,6 +68,13 @@ struct {
 	__type(value, struct fs_stats);
 } stats SEC(".maps");
 
+/* struct fs_log_record of each kernel response, with --access-log only;
+ * max_entries (bytes) is set from --access-log-buffer at load time. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} access_ring SEC(".maps");
+
 /* Per-CPU scratch: the head being classified and the lookup key. A run in
  * process context (the stream parser's kworker) can be interrupted by a
  * softirq's run on the same CPU, so each nesting level has its own slot. */

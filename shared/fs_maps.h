@@ -27,6 +27,10 @@
 #define FS_PENDING_MAX		8
 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
 #define FS_DATE_LEN		29
+/* Bytes the access log keeps of a request line, and of a Referer or
+ * User-Agent, with the NUL: the same cut for either path's lines. */
+#define FS_LOG_LINE_MAX		512
+#define FS_LOG_FIELD_MAX	256
 
 /* file_cache: request path -> entry. The key is zero-padded. */
 struct fs_cache_key {
@@ -94,7 +98,21 @@ struct fs_conn_shared {
 	__u32 kern_queued;	/* requests redirected for a kernel response */
 	__u32 kern_sent;	/* of those, turned into responses (or handed back) */
 	__u32 overrun;		/* past FS_USER_OWED_MAX: the rest is dropped */
-	__u8 pad[12];
+	/* Of kern_sent, those fs_respond has finished with: a kernel
+	 * response's access log record is in the ring by then. */
+	__u32 kern_done;
+	__u8 pad[8];
+};
+
+/* Where the access log's fields lie in a request, from its first byte
+ * (a head is at most FS_SCAN_MAX long). */
+struct fs_log_fields {
+	__u16 line_len;		/* the request line, without CRLF */
+	__u16 referer_off;
+	__u16 referer_len;	/* 0: none, or empty */
+	__u16 agent_off;	/* User-Agent */
+	__u16 agent_len;
+	__u16 pad;
 };
 
 /* One kernel response waiting in the socket's backlog. */
@@ -104,6 +122,8 @@ struct fs_pending {
 	__u32 gen;
 	__u32 head_only;	/* HEAD: send the header block only */
 	__u32 req_len;		/* request bytes redirected */
+	struct fs_log_fields log;
+	__u32 pad;
 };
 
 /* conn_store (socket storage): kernel-private per-connection state. */
@@ -116,6 +136,7 @@ struct fs_conn {
 	__u32 head_only;
 	__u32 path_off;		/* relative to the skb, not the message */
 	__u32 path_len;
+	struct fs_log_fields log;	/* relative to the message */
 	/* Requests for userspace travel the backlog as a byte stream between
 	 * the kernel responses: the verdict counts what it queues, fs_respond
 	 * what it has moved to ingress; a queued response knows its place. */
@@ -156,6 +177,29 @@ struct fs_stats {
 	 * through the backlog: all of them with pass_direct, else only those
 	 * the backlog refused. Not those of pass_no_conn (closing sockets). */
 	__u64 user_direct;
+	/* Kernel responses whose access log record found the ring full. */
+	__u64 log_lost;
+};
+
+/*
+ * access_ring: one record per kernel response, with --access-log only.
+ * Userspace writes the same combined-format line from it that it writes
+ * for its own responses (user/kernel_log.c).
+ */
+struct fs_log_record {
+	__u64 time_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 cookie;		/* the connection's socket cookie */
+	__u8 addr[16];		/* the peer's: IPv6, or IPv4 in the first 4 */
+	__u16 family;		/* AF_INET or AF_INET6 (IPv4-mapped too) */
+	__u16 port;		/* the peer's, host order */
+	__u16 status;
+	__u16 line_len;		/* bytes in line, cut at FS_LOG_LINE_MAX - 1 */
+	__u16 referer_len;
+	__u16 agent_len;
+	__u32 body_bytes;
+	char line[FS_LOG_LINE_MAX];
+	char referer[FS_LOG_FIELD_MAX];
+	char agent[FS_LOG_FIELD_MAX];
 };
 
 #endif /* FS_MAPS_H */

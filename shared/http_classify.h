@@ -9,6 +9,9 @@
  *  - cacheability: whether the answer depends on nothing but the path, so that
  *    a cached response is byte-for-byte what userspace would send.
  *
+ * On the way it notes where the access log's fields lie (request line,
+ * Referer, User-Agent), for the kernel's log records.
+ *
  * It is deliberately conservative: anything unusual is "not cacheable" and
  * goes to userspace, whose parser is the one that knows HTTP. The same code is
  * compiled into the BPF programs (one byte per bpf_loop() step) and into
@@ -33,6 +36,14 @@ struct http_class {
 	__u32 head_only;	/* method HEAD */
 	__u32 path_off;		/* path: from the leading '/' to before '?' */
 	__u32 path_len;
+	/* For the access log, as userspace's parser sees them: the request
+	 * line without CRLF; the first Referer and User-Agent, without OWS
+	 * around them (length 0: none). */
+	__u32 line_len;
+	__u32 referer_off;
+	__u32 referer_len;
+	__u32 agent_off;
+	__u32 agent_len;
 };
 
 enum http_scan_state {
@@ -58,6 +69,8 @@ enum http_field_id {
 	FIELD_RANGE,
 	FIELD_CONNECTION,
 	FIELD_EXPECT,
+	FIELD_REFERER,		/* logged, not looked at */
+	FIELD_USER_AGENT,	/* logged, not looked at */
 	FIELD_IF_,		/* a prefix: every conditional header */
 	FIELD_COUNT,
 };
@@ -67,10 +80,12 @@ enum http_field_id {
 
 static const char http_field_names[FIELD_COUNT][HTTP_FIELD_NAME_MAX] = {
 	"host", "content-length", "transfer-encoding", "range",
-	"connection", "expect", "if-",
+	"connection", "expect", "referer", "user-agent", "if-",
 };
 
-static const __u8 http_field_lens[FIELD_COUNT] = { 4, 14, 17, 5, 10, 6, 3 };
+static const __u8 http_field_lens[FIELD_COUNT] = {
+	4, 14, 17, 5, 10, 6, 7, 10, 3
+};
 
 /* Field lines userspace takes (its HTTP_MAX_HEADERS): more is a 431 there,
  * so never a cached answer here. */
@@ -93,6 +108,9 @@ struct http_scan {
 	__u32 http10;		/* HTTP/1.0: cacheable only with keep-alive */
 	__u32 keep_alive;	/* a Connection: keep-alive field */
 	__u32 fields;		/* field lines so far */
+	__u32 val_start;	/* the current value without OWS: [start, end) */
+	__u32 val_end;
+	__u32 logged;		/* bits of the logged fields seen */
 	__u64 acc;		/* method or version bytes */
 	__u8 prev;
 	struct http_class out;
@@ -171,6 +189,20 @@ static __always_inline void http_end_field(struct http_scan *s)
 			s->out.cacheable = 0;
 		else
 			s->keep_alive = 1;
+		break;
+	case FIELD_REFERER:
+		if (!(s->logged & (1u << FIELD_REFERER))) {
+			s->out.referer_off = s->val_start;
+			s->out.referer_len = s->val_end - s->val_start;
+		}
+		s->logged |= 1u << FIELD_REFERER;
+		break;
+	case FIELD_USER_AGENT:
+		if (!(s->logged & (1u << FIELD_USER_AGENT))) {
+			s->out.agent_off = s->val_start;
+			s->out.agent_len = s->val_end - s->val_start;
+		}
+		s->logged |= 1u << FIELD_USER_AGENT;
 		break;
 	case FIELD_COUNT:
 		break;
@@ -267,6 +299,7 @@ static __always_inline long http_scan_byte(__u32 i, __u8 c, struct http_scan *s)
 			}
 			s->state = SCAN_HEAD_END;
 		} else if (s->state == SCAN_VERSION) {
+			s->out.line_len = i;
 			s->pos++;
 		}
 		return 0;
@@ -355,6 +388,7 @@ static __always_inline long http_scan_byte(__u32 i, __u8 c, struct http_scan *s)
 			s->state = SCAN_VALUE_OWS;
 			s->value_bad = 0;
 			s->pos = 0;
+			s->val_start = s->val_end = i + 1;
 		} else if (!http_tchar(c)) {
 			/* userspace refuses the request: 400 */
 			s->out.cacheable = 0;
@@ -368,8 +402,11 @@ static __always_inline long http_scan_byte(__u32 i, __u8 c, struct http_scan *s)
 		if (c == ' ' || c == '\t')
 			break;
 		s->state = SCAN_VALUE;
+		s->val_start = i;
 		/* fall through */
 	case SCAN_VALUE:
+		if (c != ' ' && c != '\t')
+			s->val_end = i + 1;
 		/* a 400 in userspace (and trailing OWS, rare, left to it) */
 		if (s->field == FIELD_HOST && !http_host_char(c))
 			s->out.cacheable = 0;

@@ -14,6 +14,8 @@
 #include "http_request.h"
 #include "log.h"
 
+#define NS_PER_SEC	1000000000LL
+
 /* Shared by the workers: lock keeps each line whole, and f steady while
  * a reopen swaps it. */
 struct access_log {
@@ -64,16 +66,24 @@ static size_t line_len(const char *buf, size_t len)
 	return i;
 }
 
+void access_entry_set(struct access_entry *e, const char *line,
+		      size_t line_len, const char *referer, size_t referer_len,
+		      const char *agent, size_t agent_len)
+{
+	access_copy(e->request, sizeof(e->request), line, line_len);
+	access_copy(e->referer, sizeof(e->referer), referer, referer_len);
+	access_copy(e->user_agent, sizeof(e->user_agent), agent, agent_len);
+}
+
 void access_entry_note(struct access_entry *e, const char *head, size_t len,
 		       const struct http_request *req)
 {
-	access_copy(e->request, sizeof(e->request), head, line_len(head, len));
-	access_copy(e->referer, sizeof(e->referer),
-		    req && req->referer ? req->referer : "",
-		    req && req->referer ? req->referer_len : 0);
-	access_copy(e->user_agent, sizeof(e->user_agent),
-		    req && req->user_agent ? req->user_agent : "",
-		    req && req->user_agent ? req->user_agent_len : 0);
+	bool ref = req && req->referer, agent = req && req->user_agent;
+
+	access_entry_set(e, head, line_len(head, len),
+			 ref ? req->referer : "", ref ? req->referer_len : 0,
+			 agent ? req->user_agent : "",
+			 agent ? req->user_agent_len : 0);
 }
 
 /* An IPv4 client of the dual-stack socket comes as ::ffff:a.b.c.d: it is
@@ -97,6 +107,40 @@ void access_entry_peer(struct access_entry *e, const struct sockaddr *sa)
 	}
 	if (!addr || !inet_ntop(family, addr, e->peer, sizeof(e->peer)))
 		strcpy(e->peer, "-");
+}
+
+static int64_t ns_of(const struct timespec *ts)
+{
+	return ts->tv_sec * NS_PER_SEC + ts->tv_nsec;
+}
+
+void access_entry_of_record(struct access_entry *e,
+			    const struct fs_log_record *r,
+			    const struct timespec *real,
+			    const struct timespec *mono, time_t *when)
+{
+	struct sockaddr_storage peer = {};
+
+	*when = (ns_of(real) - (ns_of(mono) - (int64_t)r->time_ns)) /
+		NS_PER_SEC;
+	if (r->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&peer;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(r->port);
+		memcpy(&s6->sin6_addr, r->addr, sizeof(s6->sin6_addr));
+	} else if (r->family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&peer;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(r->port);
+		memcpy(&s4->sin_addr, r->addr, sizeof(s4->sin_addr));
+	}
+	access_entry_peer(e, (struct sockaddr *)&peer);
+	access_entry_set(e, r->line, r->line_len, r->referer, r->referer_len,
+			 r->agent, r->agent_len);
+	e->status = r->status;
+	e->body_bytes = r->body_bytes;
 }
 
 /* Like nginx: '"', '\\' and bytes outside printable ASCII as \xHH, so a

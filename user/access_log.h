@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* The access log, in nginx's "combined" format. Only requests userspace
- * answers can be logged: kernel-answered ones are counted in /metrics. */
+/* The access log, in nginx's "combined" format: the lines of the requests
+ * userspace answers, and those of kernel_log.c for the kernel's. */
 #ifndef ACCESS_LOG_H
 #define ACCESS_LOG_H
 
@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "fs_maps.h"
+
 struct access_log;
 struct http_request;
 
@@ -18,9 +20,9 @@ struct http_request;
  * since the request bytes are gone by then. */
 struct access_entry {
 	char peer[INET6_ADDRSTRLEN];	/* the client's address, as text */
-	char request[512];	/* request line */
-	char referer[256];
-	char user_agent[256];
+	char request[FS_LOG_LINE_MAX];	/* request line */
+	char referer[FS_LOG_FIELD_MAX];
+	char user_agent[FS_LOG_FIELD_MAX];
 	int status;
 	uint64_t body_bytes;
 };
@@ -40,6 +42,19 @@ void access_log_close(struct access_log *log);
  * User-Agent; req is NULL for a request that did not parse. */
 void access_entry_note(struct access_entry *e, const char *head, size_t len,
 		       const struct http_request *req);
+
+/* Keeps the request line, Referer and User-Agent of these lengths, cut to
+ * what e holds. */
+void access_entry_set(struct access_entry *e, const char *line,
+		      size_t line_len, const char *referer, size_t referer_len,
+		      const char *agent, size_t agent_len);
+
+/* The entry of a kernel response's record r, and its time as *when,
+ * given the clock pair (realtime, monotonic) it is read at. */
+void access_entry_of_record(struct access_entry *e,
+			    const struct fs_log_record *r,
+			    const struct timespec *real,
+			    const struct timespec *mono, time_t *when);
 
 /* Keeps the address of the sockaddr at sa (either family) as text: "-"
  * if it is of neither. */

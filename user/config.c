@@ -124,9 +124,16 @@ static const struct setting settings[] = {
 		  "stops at once)",
 	  .what = "shutdown timeout (1-3600 s)", .live = true },
 	{ "access-log", 0, T_OPTIONAL, AT(access_log), .arg = "FILE",
-	  .help = "log requests userspace answers, nginx combined\n"
-		  "format (\"-\": stderr; default off)",
+	  .help = "log every request, nginx combined format\n"
+		  "(\"-\": stderr; default off)",
 	  .what = "access log", .live = true },
+	{ "access-log-buffer", 0, T_SIZE, AT(access_log_buffer), .def = "8M",
+	  .min = 4096, .max = 1 << 30, .arg = "SIZE",
+	  .help = "kernel ring for the log records of kernel-\n"
+		  "answered requests, about 1 KiB each (default\n"
+		  "@, rounded down to a power of two); when\n"
+		  "full, lines are lost and counted in /metrics",
+	  .what = "access log buffer (4K-1G)" },
 	{ "user", 0, T_USER, AT(user), .def = "nobody", .arg = "USER",
 	  .help = "started as root: run as USER once the port is\n"
 		  "bound and BPF attached (default @;\n"

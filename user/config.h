@@ -51,6 +51,7 @@ struct server_config {
 	struct config_list cache_control_text;	/* --cache-control */
 	struct cache_control cache_control;	/* its rules */
 	const char *access_log;		/* NULL: off; "-": stderr */
+	uint64_t access_log_buffer;	/* the kernel's ring for its lines */
 	const char *user;		/* to run as once set up, if root */
 	bool user_explicit;		/* asked for, not the default */
 	int argc;			/* the command line, read again on */

@@ -64,6 +64,7 @@ struct conn {
 	uint64_t last_active;	/* seconds, monotonic */
 	uint64_t head_start;	/* first byte of an incomplete head, or 0 */
 	uint32_t kernel_activity;
+	uint32_t kern_logged;	/* kern_done when the log last caught up */
 	struct access_entry *log;	/* with --access-log */
 	struct conn *prev, *next;	/* the worker's open connections */
 };

@@ -243,13 +243,19 @@ enum http_conn_step http_conn_next(const struct http_conn_env *env,
 	return step;
 }
 
+void http_conn_log(const struct http_conn_env *env, struct conn *c)
+{
+	if (!c->log)
+		return;
+	c->log->status = c->status;
+	/* what is sent, and what is still to go */
+	c->log->body_bytes = c->resp_bytes + (c->out_len - c->out_off) +
+			     c->file_left - c->head_bytes;
+	access_log_write(env->access_log, c->log, env->date);
+}
+
 void http_conn_finish(const struct http_conn_env *env, struct conn *c)
 {
 	c->busy = false;
 	metrics_count_response(env->metrics, c->method, c->status);
-	if (c->log) {
-		c->log->status = c->status;
-		c->log->body_bytes = c->resp_bytes - c->head_bytes;
-		access_log_write(env->access_log, c->log, env->date);
-	}
 }

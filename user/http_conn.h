@@ -43,7 +43,11 @@ enum http_conn_step {
 enum http_conn_step http_conn_next(const struct http_conn_env *env,
 				   struct conn *c);
 
-/* c's response is out: counts it, logs it, and makes c not busy. */
+/* c's response is going out whole: its access log line (with the log
+ * on), before the kernel may answer the next request on c. */
+void http_conn_log(const struct http_conn_env *env, struct conn *c);
+
+/* c's response is out: counts it, and makes c not busy. */
 void http_conn_finish(const struct http_conn_env *env, struct conn *c);
 
 #endif /* HTTP_CONN_H */

@@ -106,7 +106,7 @@ static int check_kernel(enum kernel_pass *pass)
 }
 
 int kernel_path_open(struct kernel_path *kp, uint32_t chunk_count,
-		     enum kernel_pass pass)
+		     enum kernel_pass pass, uint32_t log_ring)
 {
 	struct fileserver_bpf *skel;
 	int err;
@@ -124,8 +124,13 @@ int kernel_path_open(struct kernel_path *kp, uint32_t chunk_count,
 	kp->skel = skel;
 	skel->rodata->server_tgid = getpid();
 	skel->rodata->pass_direct = pass == KERNEL_PASS_DIRECT;
+	skel->rodata->log_requests = log_ring != 0;
 	kp->pass = pass;
+	kp->log_requests = log_ring != 0;
 	err = bpf_map__set_max_entries(skel->maps.cache_chunks, chunk_count);
+	if (!err && log_ring)
+		err = bpf_map__set_max_entries(skel->maps.access_ring,
+					       log_ring);
 	if (!err)
 		err = fileserver_bpf__load(skel);
 	if (err) {
@@ -210,6 +215,7 @@ int kernel_path_add_conn(struct kernel_path *kp, int fd, uint32_t slot,
 	sh->user_send_target = 0;
 	sh->kern_queued = 0;
 	sh->kern_sent = 0;
+	sh->kern_done = 0;
 	sh->overrun = 0;
 	/* the kernel trusts the counters once the cookie names the socket */
 	__atomic_store_n(&sh->cookie, *cookie, __ATOMIC_RELEASE);

@@ -35,13 +35,16 @@ struct kernel_path {
 	int stats_fd;
 	uint32_t chunk_count;		/* entries of cache_chunks */
 	enum kernel_pass pass;		/* BACKLOG or DIRECT, once open */
+	bool log_requests;		/* responses recorded in access_ring */
 };
 
 /* Loads and attaches the programs, with room for chunk_count cache chunks,
- * passing requests to userspace as pass says (AUTO: as this kernel allows).
+ * passing requests to userspace as pass says (AUTO: as this kernel allows),
+ * recording each kernel response for the access log in a ring of
+ * log_ring bytes (a power of two, at least a page; 0: no records).
  * Returns 0, or -errno with the reason already logged. */
 int kernel_path_open(struct kernel_path *kp, uint32_t chunk_count,
-		     enum kernel_pass pass);
+		     enum kernel_pass pass, uint32_t log_ring);
 void kernel_path_close(struct kernel_path *kp);
 
 /* Hands connection fd, which owns conn_shared slot, to the kernel path;
@@ -55,14 +58,26 @@ int kernel_path_add_conn(struct kernel_path *kp, int fd, uint32_t slot,
 void kernel_path_del_conn(struct kernel_path *kp, uint32_t slot,
 			  uint64_t cookie);
 
-/* Userspace may send on the connection: no kernel response is queued ahead. */
+/* Kernel responses on the connection fs_respond is done with: with the
+ * access log on, their records are in the ring. */
+static inline uint32_t kernel_path_kern_done(const struct kernel_path *kp,
+					     uint32_t slot)
+{
+	return __atomic_load_n(&kp->shared[slot].kern_done, __ATOMIC_ACQUIRE);
+}
+
+/* Userspace may send on the connection: no kernel response is queued ahead
+ * (and, with the access log on, the records of those before are in the
+ * ring, for the lines to keep request order). */
 static inline bool kernel_path_may_send(const struct kernel_path *kp,
 					uint32_t slot)
 {
 	const struct fs_conn_shared *sh = &kp->shared[slot];
+	uint32_t queued = __atomic_load_n(&sh->kern_queued, __ATOMIC_ACQUIRE);
 
-	return __atomic_load_n(&sh->kern_queued, __ATOMIC_ACQUIRE) ==
-	       __atomic_load_n(&sh->kern_sent, __ATOMIC_ACQUIRE);
+	if (kp->log_requests)
+		return queued == kernel_path_kern_done(kp, slot);
+	return queued == __atomic_load_n(&sh->kern_sent, __ATOMIC_ACQUIRE);
 }
 
 /* The kernel has passed userspace requests it has not answered yet. */

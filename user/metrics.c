@@ -181,6 +181,10 @@ static void kernel_reasons(struct out *o, const struct fs_stats *k)
 	single(o, "fileserver_kernel_overrun_drops_total", "counter",
 	       "Requests dropped on connections owing too many answers.",
 	       k->drop_overrun);
+	single(o, "fileserver_access_log_lost_total", "counter",
+	       "Kernel-answered requests without an access log line: the "
+	       "kernel's ring was full (--access-log-buffer).",
+	       k->log_lost);
 }
 
 static void cache(struct out *o, const struct cache_stats *cs)

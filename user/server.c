@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "access_log.h"
+#include "kernel_log.h"
 #include "cache.h"
 #include "clock.h"
 #include "config.h"
@@ -155,6 +156,19 @@ static void listeners_shutdown(struct server *srv)
 			shutdown(srv->listen_metrics[i], SHUT_RDWR);
 }
 
+/* --access-log-buffer, rounded down to a power of two as a BPF ring must
+ * be; 0 with the access log off: the kernel records nothing. */
+static uint32_t log_ring_size(const struct server_config *cfg)
+{
+	uint32_t size = 4096;
+
+	if (!cfg->access_log)
+		return 0;
+	while (size * 2ull <= cfg->access_log_buffer)
+		size *= 2;
+	return size;
+}
+
 static void setup_kernel_path(struct server *srv)
 {
 	const struct server_config *cfg = srv->cfg;
@@ -164,14 +178,20 @@ static void setup_kernel_path(struct server *srv)
 		log_info("kernel cache disabled (-n): serving from userspace");
 		return;
 	}
-	if (kernel_path_open(&srv->kp, chunks, cfg->kernel_pass) == 0) {
+	if (kernel_path_open(&srv->kp, chunks, cfg->kernel_pass,
+			     log_ring_size(cfg)) == 0) {
 		srv->kernel = true;
 		srv->cache = cache_new(&srv->kp, ".", srv->root_fd,
 				       cfg->cache_max_file, &cfg->cache_control);
 	}
-	if (!srv->kernel || !srv->cache) {
+	if (srv->cache && srv->access_log)
+		srv->kernel_log = kernel_log_start(&srv->kp, srv->access_log);
+	if (!srv->kernel || !srv->cache ||
+	    (srv->access_log && !srv->kernel_log)) {
 		log_warn("the eBPF kernel path is unavailable (see above); "
 			 "serving everything from userspace");
+		cache_free(srv->cache);
+		srv->cache = NULL;
 		if (srv->kernel)
 			kernel_path_close(&srv->kp);
 		srv->kernel = false;
@@ -344,6 +364,8 @@ static void server_cleanup(struct server *srv, struct worker_thread *threads)
 	else if (threads)
 		log_info("stopping");
 	free(srv->workers);
+	/* the last lines, before the file and the ring go */
+	kernel_log_stop(srv->kernel_log);
 	cache_free(srv->cache);
 	if (srv->kernel)
 		kernel_path_close(&srv->kp);

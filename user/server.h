@@ -18,6 +18,7 @@ struct worker;
 struct user_metrics;
 struct cache;
 struct access_log;
+struct kernel_log;
 
 /* How far a stop has gone (SIGTERM or SIGINT: one, then the other). */
 enum stop_level { STOP_NONE, STOP_DRAIN, STOP_NOW };
@@ -39,6 +40,7 @@ struct server {
 	bool kernel;
 	struct cache *cache;		/* NULL: the kernel path is off */
 	struct access_log *access_log;
+	struct kernel_log *kernel_log;	/* with both the above */
 	time_t start_time;
 	struct conn_table conns;
 

@@ -29,6 +29,7 @@
 #include "conn.h"
 #include "http_date.h"
 #include "http_conn.h"
+#include "kernel_log.h"
 #include "kernel_path.h"
 #include "log.h"
 #include "metrics.h"
@@ -65,6 +66,7 @@ struct worker {
 	struct kernel_path *kp;		/* NULL: the kernel path is off */
 	struct cache *cache;
 	struct access_log *access_log;
+	struct kernel_log *kernel_log;	/* kernel responses' lines */
 
 	int listen_fd[LISTENERS];	/* srv's: its own main ones, -1: none */
 	bool listen_metrics[LISTENERS];	/* for /metrics only */
@@ -188,10 +190,14 @@ static void send_out(struct worker *w, struct conn *c)
 
 /* Tells the kernel path the current request is answered once send_bytes
  * more bytes of ours are in the socket, so that it may answer the next
- * one itself. */
+ * one itself. The access log line goes first, after those of the kernel's
+ * responses before it: a connection's lines are in request order. */
 static void publish_done(struct worker *w, struct conn *c, uint64_t send_bytes)
 {
 	c->done_published = true;
+	if (c->in_kernel && w->kernel_log)
+		kernel_log_catch_up(w->kernel_log, c->id, &c->kern_logged);
+	http_conn_log(&w->env, c);
 	if (c->in_kernel)
 		kernel_path_user_done(w->kp, c->id, c->req_bytes, send_bytes);
 }
@@ -657,7 +663,8 @@ struct worker *worker_new(struct server *srv, unsigned index)
 	*w = (struct worker){
 		.srv = srv, .index = index, .cfg = srv->cfg,
 		.kp = srv->kernel ? &srv->kp : NULL, .cache = srv->cache,
-		.access_log = srv->access_log, .wake_fd = -1,
+		.access_log = srv->access_log, .kernel_log = srv->kernel_log,
+		.wake_fd = -1,
 		.tick_ts = { .tv_sec = 1 },
 		.wait_ts = { .tv_nsec = 20000 },
 		.retry_ts = { .tv_nsec = 1000000 },

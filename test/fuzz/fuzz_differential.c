@@ -22,7 +22,10 @@
  *     If-Modified-Since, If-Range or Range, content_length 0, and U's
  *     decoded, normalised path equal to the raw bytes C keys the cache
  *     with (C only accepts paths that need no decoding or normalisation),
- *     with U's target starting where C's path does.
+ *     with U's target starting where C's path does; and the access log
+ *     fields the kernel records where userspace finds them: the request
+ *     line up to its CR, the first Referer and User-Agent values without
+ *     OWS (C's length 0 where U has none).
  *  2. C DONE, not cacheable (the kernel frames H bytes and passes them
  *     on, then frames the next request from H):
  *     U = DONE with the same head_len and no body (content_length 0), or
@@ -127,6 +130,21 @@ static const char *unsafe_reason(const uint8_t *d, size_t m,
 	return NULL;
 }
 
+/* A field the kernel logs: where userspace found it (v, rebased onto d;
+ * NULL if absent), the classifier's off and len. */
+static void check_logged(const uint8_t *d, const char *name, const char *v,
+			 size_t n, __u32 off, __u32 len)
+{
+	if (!v || n == 0) {
+		CHECK(len == 0, "%s: classifier logs %u bytes, userspace none",
+		      name, len);
+		return;
+	}
+	CHECK((const uint8_t *)v == d + off && n == len,
+	      "%s: classifier logs [%u, +%u), userspace [%td, +%zu)", name,
+	      off, len, (const uint8_t *)v - d, n);
+}
+
 static void check_cacheable(const uint8_t *d, size_t off,
 			    const struct http_class *c,
 			    enum http_parse_status st, int status,
@@ -160,6 +178,13 @@ static void check_cacheable(const uint8_t *d, size_t off,
 	CHECK((const uint8_t *)q->target == d + c->path_off,
 	      "classifier path at %u, userspace target at %td", c->path_off,
 	      (const uint8_t *)q->target - d);
+	CHECK(d[c->line_len] == '\r' &&
+	      !memchr(d, '\r', c->line_len) && !memchr(d, '\n', c->line_len),
+	      "request line of %u bytes for the log", c->line_len);
+	check_logged(d, "Referer", q->referer, q->referer_len,
+		     c->referer_off, c->referer_len);
+	check_logged(d, "User-Agent", q->user_agent, q->user_agent_len,
+		     c->agent_off, c->agent_len);
 }
 
 /* One request at the start of d[0, m). Returns its length if both sides
@@ -183,6 +208,12 @@ static size_t check_request(const uint8_t *d, size_t m, size_t off)
 				   (req.method_token - (const char *)copy);
 	if (req.target)
 		req.target = (const char *)d + (req.target - (const char *)copy);
+	if (req.referer)
+		req.referer = (const char *)d +
+			      (req.referer - (const char *)copy);
+	if (req.user_agent)
+		req.user_agent = (const char *)d +
+				 (req.user_agent - (const char *)copy);
 
 	switch (s.out.frame) {
 	case HTTP_FRAME_DONE:
