@@ -607,6 +607,75 @@ class Lifecycle:
             time.sleep(0.05)
         return True
 
+    def test_precompressed_variants(self):
+        """FILE.gz and FILE.br beside FILE: a client that accepts them gets
+        their bytes with Content-Encoding, every response for FILE carries
+        Vary, Range and conditionals apply to the variant sent; the kernel
+        never answers such a file from its path-keyed cache, not even once
+        a variant appears beside a file it had cached."""
+        s = self.own_server()
+        plain, gz, br = b"v{color:red}\n" * 40, b"GZIP-BYTES", b"BR-BYTES"
+        self.put("/v.css", plain)
+        self.put("/v.css.gz", gz)
+        self.put("/v.css.br", br)
+        self.addCleanup(lambda: [os.unlink(self.root + p) for p in
+                                 ("/v.css", "/v.css.gz", "/v.css.br")])
+        before = s.stats()["kernel_hits"] if self.kernel else 0
+        c = Client(s.port)
+        self.addCleanup(c.close)
+        for _ in range(2):
+            for ae, body, coding in ((None, plain, None),
+                                     ("gzip, deflate", gz, "gzip"),
+                                     ("gzip, deflate, br, zstd", br, "br"),
+                                     ("br;q=0, gzip;q=0.5", gz, "gzip"),
+                                     ("identity", plain, None)):
+                r = c.get("/v.css", headers=["Accept-Encoding: " + ae]
+                          if ae else [])
+                self.assertEqual((r.status, r.body), (200, body), ae)
+                self.assertEqual(r.headers.get("content-encoding"), coding)
+                self.assertEqual(r.headers.get("vary"), "Accept-Encoding")
+                self.assertEqual(r.headers["content-type"],
+                                 "text/css; charset=utf-8")
+        etag = r.headers["etag"]
+        r = c.get("/v.css", headers=["Accept-Encoding: gzip"])
+        self.assertNotEqual(r.headers["etag"], etag)
+        r = c.get("/v.css", headers=["Accept-Encoding: gzip",
+                                     "If-None-Match: " + r.headers["etag"]])
+        self.assertEqual(r.status, 304)
+        r = c.get("/v.css", headers=["Accept-Encoding: gzip",
+                                     "Range: bytes=5-"])
+        self.assertEqual((r.status, r.body), (206, gz[5:]))
+        if self.kernel:
+            self.assertEqual(s.stats()["kernel_hits"], before)
+        # a file the kernel answers, until a variant appears beside it
+        self.put("/w.css", plain)
+        self.addCleanup(os.unlink, self.root + "/w.css")
+        for _ in range(3):
+            r = c.get("/w.css")
+            self.assertEqual(r.body, plain)
+            self.assertNotIn("vary", r.headers)
+        if self.kernel:
+            self.assertGreater(s.stats()["kernel_hits"], before)
+        self.put("/w.css.gz", gz)
+        self.addCleanup(os.unlink, self.root + "/w.css.gz")
+        self.assertTrue(self.wait_for(
+            lambda: c.get("/w.css").headers.get("vary") == "Accept-Encoding"))
+        hits = s.stats()["kernel_hits"] if self.kernel else 0
+        r = c.get("/w.css", headers=["Accept-Encoding: gzip"])
+        self.assertEqual((r.body, r.headers.get("content-encoding")),
+                         (gz, "gzip"))
+        if self.kernel:
+            self.assertEqual(s.stats()["kernel_hits"], hits)
+        # --precompressed off: variants are plain files, and FILE is FILE
+        s.stop()
+        s = self.own_server("--precompressed", "off")
+        c2 = Client(s.port)
+        self.addCleanup(c2.close)
+        r = c2.get("/v.css", headers=["Accept-Encoding: gzip"])
+        self.assertEqual(r.body, plain)
+        self.assertNotIn("vary", r.headers)
+        self.assertEqual(c2.get("/v.css.gz").body, gz)
+
     def test_cache_control(self):
         """--cache-control: the first rule that matches a file's path gives
         its responses' Cache-Control, the same bytes whether userspace or

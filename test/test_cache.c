@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "files.h"
 #include "fake_kernel_path.h"
 #include "metrics.h"
 
@@ -22,6 +23,9 @@ static char root[] = "/tmp/test_cache.XXXXXX";
 static int root_fd = -1;
 static struct kernel_path kp;
 static struct cache *cache;
+/* --precompressed gzip */
+static const struct coding_prefs codings = { { CODING_GZIP }, 1 };
+static const struct files_conf files = { NULL, &codings };
 
 static void put_file(const char *rel, const char *body)
 {
@@ -39,7 +43,7 @@ static void start(uint32_t chunks)
 	root_fd = open(root, O_RDONLY | O_DIRECTORY);
 	ck_assert_int_ge(root_fd, 0);
 	kp = (struct kernel_path){ .chunk_count = chunks };
-	cache = cache_new(&kp, root, root_fd, 1 << 20, NULL);
+	cache = cache_new(&kp, root, root_fd, 1 << 20, &files);
 	ck_assert_ptr_nonnull(cache);
 }
 
@@ -104,6 +108,26 @@ START_TEST(test_admit_publishes_whole_response)
 	/* once is enough */
 	ck_assert(!cache_admit(cache, "/a.txt", "/a.txt"));
 	ck_assert_uint_eq(stats().admissions, 1);
+}
+END_TEST
+
+/* The kernel keys by path alone: a file with a precompressed variant is
+ * never cached, and one that gets a variant is dropped. */
+START_TEST(test_files_with_variants_stay_out)
+{
+	put_file("a.css", "a{}");
+	put_file("a.css.gz", "GZ");
+	ck_assert(!cache_admit(cache, "/a.css", "/a.css"));
+	put_file("b.css", "b{}");
+	ck_assert(cache_admit(cache, "/b.css", "/b.css"));
+	put_file("b.css.gz", "GZ");
+	deliver_events();
+	ck_assert(!cached("/b.css"));
+	ck_assert_uint_eq(stats().invalidations, 1);
+	/* .br is not looked for here: it changes nothing */
+	put_file("c.css", "c{}");
+	put_file("c.css.br", "BR");
+	ck_assert(cache_admit(cache, "/c.css", "/c.css"));
 }
 END_TEST
 
@@ -284,6 +308,7 @@ static Suite *cache_suite(void)
 	tcase_add_test(t, test_invalidate_renamed_directory);
 	tcase_add_test(t, test_overflow_drops_everything);
 	tcase_add_test(t, test_many_files);
+	tcase_add_test(t, test_files_with_variants_stay_out);
 	suite_add_tcase(s, t);
 	return s;
 }

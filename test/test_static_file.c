@@ -24,10 +24,12 @@ static char head_buf[4096];	/* the parsed request points into it */
 static struct http_request req;
 static struct static_file_plan plan;
 static struct cache_control cc;		/* --cache-control: none but in one */
+static struct coding_prefs codings;	/* --precompressed br,gzip */
+static const struct files_conf fc = { &cc, &codings };
 
-static void put_file(const char *rel, const char *body)
+static void put_file_at(const char *rel, const char *body, time_t mtime)
 {
-	struct timespec times[2] = { { MTIME_T, 0 }, { MTIME_T, 0 } };
+	struct timespec times[2] = { { mtime, 0 }, { mtime, 0 } };
 	int fd = openat(root_fd, rel, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
 	ck_assert_int_ge(fd, 0);
@@ -36,8 +38,14 @@ static void put_file(const char *rel, const char *body)
 	close(fd);
 }
 
+static void put_file(const char *rel, const char *body)
+{
+	put_file_at(rel, body, MTIME_T);
+}
+
 static void setup(void)
 {
+	ck_assert(coding_prefs_parse(&codings, "br,gzip"));
 	ck_assert_ptr_nonnull(mkdtemp(root));
 	root_fd = open(root, O_RDONLY | O_DIRECTORY);
 	ck_assert_int_ge(root_fd, 0);
@@ -68,7 +76,7 @@ static void ask(const char *method, const char *target, const char *fields)
 
 	ck_assert_int_eq(http_parse_request(head_buf, n, &req, &status),
 			 HTTP_PARSE_DONE);
-	static_file_plan(&plan, root_fd, &req, &cc);
+	static_file_plan(&plan, root_fd, &req, &fc);
 }
 
 /* The body of a file plan, read from its fd. */
@@ -343,13 +351,123 @@ START_TEST(test_decide_without_files)
 	struct stat st = { .st_size = 100, .st_ino = 7,
 			   .st_mtim = { MTIME_T, 5 } };
 
+	struct static_file_rep rep = { .st = &st };
+
 	ask("GET", "/x.css", "Range: bytes=10-19\r\n");
-	static_file_decide(&plan, &req, &st, false, &cc);
+	static_file_decide(&plan, &req, &rep, &cc);
 	ck_assert_int_eq(plan.head.status, 206);
 	ck_assert_uint_eq(plan.file_off, 10);
 	ck_assert_uint_eq(plan.file_len, 10);
 	ck_assert_str_eq(plan.head.content_type, "text/css; charset=utf-8");
 	ck_assert_int_eq(plan.fd, -1);
+}
+END_TEST
+
+/* Precompressed variants: FILE.gz and FILE.br beside FILE answer a client
+ * that accepts them, with FILE's type, their own ETag, Content-Encoding and
+ * Vary; the kernel cache never takes such a file. */
+START_TEST(test_variant_chosen)
+{
+	struct http_etag plain;
+
+	put_file("file.txt.gz", "GZ");
+	put_file("file.txt.br", "BROTLI");
+	ask("GET", "/file.txt", "");
+	plain = plan.etag;
+	close(plan.fd);
+	ask("GET", "/file.txt", "Accept-Encoding: gzip, deflate\r\n");
+	ck_assert_int_eq(plan.head.status, 200);
+	ck_assert_str_eq(plan.head.content_encoding, "gzip");
+	ck_assert(plan.head.vary_accept_encoding);
+	ck_assert_str_eq(plan.head.content_type, "text/plain; charset=utf-8");
+	ck_assert_str_ne(plan.etag.text, plain.text);
+	ck_assert(!plan.cacheable);
+	assert_file_body("GZ");
+	ck_assert_ptr_nonnull(strstr(head_text(), "\r\nVary: Accept-Encoding\r\n"));
+	/* preferred when both are accepted alike; q-values first */
+	ask("GET", "/file.txt", "Accept-Encoding: gzip, deflate, br, zstd\r\n");
+	ck_assert_str_eq(plan.head.content_encoding, "br");
+	assert_file_body("BROTLI");
+	ask("GET", "/file.txt", "Accept-Encoding: br;q=0.5, gzip\r\n");
+	ck_assert_str_eq(plan.head.content_encoding, "gzip");
+	close(plan.fd);
+	ask("HEAD", "/file.txt", "Accept-Encoding: br\r\n");
+	ck_assert_str_eq(plan.head.content_encoding, "br");
+	ck_assert_uint_eq(plan.head.content_length, 6);
+	ck_assert_int_eq(plan.body, STATIC_BODY_NONE);
+	/* a directory's index.html has its variants too */
+	put_file("dir/index.html.gz", "IGZ");
+	ask("GET", "/dir/", "Accept-Encoding: gzip\r\n");
+	ck_assert_str_eq(plan.head.content_type, "text/html; charset=utf-8");
+	assert_file_body("IGZ");
+}
+END_TEST
+
+START_TEST(test_variant_identity_varies)
+{
+	put_file("file.txt.gz", "GZ");
+	ask("GET", "/file.txt", "");
+	ck_assert_ptr_null(plan.head.content_encoding);
+	ck_assert(plan.head.vary_accept_encoding);
+	ck_assert(!plan.cacheable);
+	assert_file_body(BODY);
+	ask("GET", "/file.txt", "Accept-Encoding: gzip;q=0, br\r\n");
+	ck_assert_ptr_null(plan.head.content_encoding);
+	assert_file_body(BODY);
+	ask("GET", "/file.txt", "Accept-Encoding: identity, gzip;q=0.5\r\n");
+	ck_assert_ptr_null(plan.head.content_encoding);
+	assert_file_body(BODY);
+	/* a file without variants: no Vary, and the kernel may cache it */
+	ask("GET", "/empty.txt", "Accept-Encoding: gzip\r\n");
+	ck_assert(!plan.head.vary_accept_encoding);
+	ck_assert_ptr_null(strstr(head_text(), "Vary"));
+	ck_assert(plan.cacheable);
+}
+END_TEST
+
+START_TEST(test_variant_conditionals_and_range)
+{
+	char inm[128];
+
+	put_file("file.txt.gz", "0123456789GZ");
+	ask("GET", "/file.txt", "Accept-Encoding: gzip\r\n");
+	snprintf(inm, sizeof(inm), "If-None-Match: %s\r\n"
+		 "Accept-Encoding: gzip\r\n", plan.etag.text);
+	close(plan.fd);
+	ask("GET", "/file.txt", inm);
+	ck_assert_int_eq(plan.head.status, 304);
+	ck_assert_str_eq(plan.head.content_encoding, "gzip");
+	ck_assert(plan.head.vary_accept_encoding);
+	/* the variant's ETag is not the file's */
+	snprintf(inm, sizeof(inm), "If-None-Match: %s\r\n", plan.etag.text);
+	ask("GET", "/file.txt", inm);
+	ck_assert_int_eq(plan.head.status, 200);
+	assert_file_body(BODY);
+	ask("GET", "/file.txt", "Range: bytes=10-\r\nAccept-Encoding: gzip\r\n");
+	ck_assert_int_eq(plan.head.status, 206);
+	ck_assert_uint_eq(plan.head.total_size, 12);
+	assert_file_body("GZ");
+}
+END_TEST
+
+START_TEST(test_variant_stale_or_off)
+{
+	/* older than its file: never served, as if it were not there */
+	put_file_at("file.txt.gz", "OLD", MTIME_T - 1);
+	ask("GET", "/file.txt", "Accept-Encoding: gzip\r\n");
+	ck_assert_ptr_null(plan.head.content_encoding);
+	ck_assert(!plan.head.vary_accept_encoding);
+	ck_assert(plan.cacheable);
+	assert_file_body(BODY);
+	put_file("file.txt.gz", "NEW");
+	ck_assert(coding_prefs_parse(&codings, "off"));
+	ask("GET", "/file.txt", "Accept-Encoding: gzip\r\n");
+	ck_assert_ptr_null(plan.head.content_encoding);
+	ck_assert(!plan.head.vary_accept_encoding);
+	assert_file_body(BODY);
+	ck_assert(coding_prefs_parse(&codings, "gzip"));
+	ask("GET", "/file.txt", "Accept-Encoding: gzip\r\n");
+	assert_file_body("NEW");
 }
 END_TEST
 
@@ -445,6 +563,10 @@ static Suite *static_file_suite(void)
 	tcase_add_test(t, test_decide_without_files);
 	tcase_add_test(t, test_cache_control);
 	tcase_add_test(t, test_closing_statuses);
+	tcase_add_test(t, test_variant_chosen);
+	tcase_add_test(t, test_variant_identity_varies);
+	tcase_add_test(t, test_variant_conditionals_and_range);
+	tcase_add_test(t, test_variant_stale_or_off);
 	suite_add_tcase(s, t);
 	return s;
 }

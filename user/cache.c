@@ -87,7 +87,7 @@ struct cache {
 	char *root_path;
 	int root_fd;
 	uint64_t max_file;
-	const struct cache_control *cc;	/* NULL: none */
+	const struct files_conf *fc;
 	int inotify_fd;
 
 	struct entry entries[FS_CACHE_ENTRIES];
@@ -170,7 +170,7 @@ static struct list *file_bucket(struct cache *c, const char *file)
 
 struct cache *cache_new(struct kernel_path *kp, const char *root_path,
 			int root_fd, uint64_t max_file,
-			const struct cache_control *cc)
+			const struct files_conf *fc)
 {
 	struct cache *c = calloc(1, sizeof(*c));
 	uint32_t i;
@@ -181,7 +181,7 @@ struct cache *cache_new(struct kernel_path *kp, const char *root_path,
 	c->kp = kp;
 	c->root_fd = root_fd;
 	c->max_file = max_file;
-	c->cc = cc;
+	c->fc = fc;
 	c->inotify_fd = -1;
 	c->live = c->quarantine = EMPTY_LIST;
 	memset(c->file_buckets, 0xff, sizeof(c->file_buckets));
@@ -418,26 +418,6 @@ static uint32_t watch_dirs(struct cache *c, const char *file)
 
 /* ---- admission ------------------------------------------------------- */
 
-/* Reads the whole file into buf; false if it changed meanwhile. */
-static bool read_body(int fd, const struct stat *before, char *buf, size_t len)
-{
-	struct stat after;
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, buf + done, len - done, done);
-
-		if (n <= 0)
-			return false;
-		done += n;
-	}
-	if (fstat(fd, &after))
-		return false;
-	return after.st_size == before->st_size &&
-	       after.st_mtim.tv_sec == before->st_mtim.tv_sec &&
-	       after.st_mtim.tv_nsec == before->st_mtim.tv_nsec;
-}
-
 /* Writes the response and its entry, then publishes the key. */
 static bool entry_publish(struct cache *c, uint32_t id, const char *resp,
 			  size_t head_len, size_t date_off, size_t resp_len)
@@ -472,7 +452,7 @@ static bool entry_fill(struct cache *c, uint32_t id, int fd,
 	bool ok = false;
 	uint32_t n;
 
-	files_head_init(&h, &etag, st, e->file, c->cc);
+	files_head_init(&h, &etag, st, e->file, c->fc->cache_control);
 	head_len = http_head_build(head, sizeof(head), &h, &date_off);
 	resp_len = head_len + st->st_size;
 	n = (resp_len + FS_CHUNK_SIZE - 1) / FS_CHUNK_SIZE;
@@ -488,7 +468,7 @@ static bool entry_fill(struct cache *c, uint32_t id, int fd,
 	if (!resp || !e->chunks)
 		goto out;
 	memcpy(resp, head, head_len);
-	if (!read_body(fd, st, resp + head_len, st->st_size))
+	if (!files_read_all(fd, st, resp + head_len, st->st_size))
 		goto out;
 	/* only now can entry_reclaim() give the chunks back */
 	for (e->nchunks = 0; e->nchunks < n; e->nchunks++)
@@ -546,7 +526,8 @@ static bool admit(struct cache *c, const char *key, const char *file)
 	if (fd < 0)
 		return false;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size > c->max_file) {
+	    (uint64_t)st.st_size > c->max_file ||
+	    files_variants(c->root_fd, file, &st, c->fc->codings, NULL, NULL)) {
 		close(fd);
 		return false;
 	}
@@ -710,6 +691,9 @@ static void handle_event(struct cache *c, const struct inotify_event *ev)
 		return;
 	}
 	invalidate_file(c, path);
+	/* a variant came, went or changed: its file's answer did too */
+	if (coding_strip_suffix(path) != CODING_IDENTITY)
+		invalidate_file(c, path);
 	if (ev->mask & IN_ISDIR)
 		invalidate_dir(c, path, ev->mask & (IN_MOVED_FROM |
 						    IN_MOVED_TO | IN_DELETE));

@@ -16,15 +16,16 @@
 struct kernel_path;
 struct cache;
 struct cache_stats;
-struct cache_control;
+struct files_conf;
 
 /* root_path and root_fd name the document root (a relative root_path needs
- * no search permission above the root); cc (or NULL) the Cache-Control of
- * the responses, as userspace's get it. Returns NULL on failure, with the
- * reason logged. */
+ * no search permission above the root); fc the Cache-Control of the
+ * responses, as userspace's get it, and the precompressed variants: a file
+ * with variants is not cached (the kernel keys by path alone). Returns NULL
+ * on failure, with the reason logged. */
 struct cache *cache_new(struct kernel_path *kp, const char *root_path,
 			int root_fd, uint64_t max_file,
-			const struct cache_control *cc);
+			const struct files_conf *fc);
 void cache_free(struct cache *c);
 
 /* Caches the 200 response for file (a normalised path beneath the root)

@@ -101,6 +101,13 @@ static const struct setting settings[] = {
 		  "matches; e.g. '*.html=no-cache')",
 	  .what = "cache-control rule (/PREFIX=VALUE or *SUFFIX=VALUE, "
 		  "at most 16)" },
+	{ "precompressed", 0, T_STRING, AT(precompressed), .def = "br,gzip",
+	  .arg = "LIST",
+	  .help = "serve FILE.br, FILE.zst, FILE.gz beside FILE\n"
+		  "to clients that accept them, in this order of\n"
+		  "preference: codings from br, zstd, gzip, or\n"
+		  "\"off\" (default @)",
+	  .what = "precompressed codings (e.g. br,gzip, or off)" },
 	{ "max-connections", 0, T_COUNT, AT(max_conns), .def = "10000",
 	  .min = 1, .max = FS_MAX_CONNS, .arg = "N",
 	  .help = "concurrent connections (default @)",
@@ -386,6 +393,16 @@ static bool resolve_cache_control(struct server_config *c)
 	return true;
 }
 
+/* --precompressed; false after a message. */
+static bool resolve_precompressed(struct server_config *c)
+{
+	if (coding_prefs_parse(&c->codings, c->precompressed))
+		return true;
+	fprintf(stderr, "fileserver: invalid %s '%s'\n",
+		setting_named("precompressed")->what, c->precompressed);
+	return false;
+}
+
 /* Option values for settings without a short flag start here. */
 #define LONG_ONLY	256
 
@@ -508,7 +525,8 @@ enum config_action config_load(struct server_config *cfg, int argc,
 			argv[optind]);
 		goto bad;
 	}
-	if (!resolve_listen(cfg) || !resolve_cache_control(cfg))
+	if (!resolve_listen(cfg) || !resolve_cache_control(cfg) ||
+	    !resolve_precompressed(cfg))
 		goto bad;
 	log_verbose = cfg->verbose;
 	return check ? CONFIG_CHECK : CONFIG_RUN;

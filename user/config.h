@@ -14,6 +14,7 @@
 
 #include "kernel_path.h"
 #include "cache_control.h"
+#include "content_coding.h"
 #include "listen_addr.h"
 
 #define WORKERS_MAX		64
@@ -50,6 +51,8 @@ struct server_config {
 	uint16_t metrics_port;		/* 0: /metrics on the main port */
 	struct config_list cache_control_text;	/* --cache-control */
 	struct cache_control cache_control;	/* its rules */
+	const char *precompressed;		/* --precompressed */
+	struct coding_prefs codings;		/* its list */
 	const char *access_log;		/* NULL: off; "-": stderr */
 	uint64_t access_log_buffer;	/* the kernel's ring for its lines */
 	const char *user;		/* to run as once set up, if root */

@@ -3,7 +3,9 @@
  * be reached, and the headers that describe them (files.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -66,4 +68,66 @@ void files_head_init(struct http_head *h, struct http_etag *etag,
 		.keep_alive = true,
 		.date = time(NULL),
 	};
+}
+
+bool files_read_all(int fd, const struct stat *before, char *buf,
+		    size_t len)
+{
+	struct stat after;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, buf + done, len - done, done);
+
+		if (n <= 0)
+			return false;
+		done += n;
+	}
+	if (fstat(fd, &after))
+		return false;
+	return after.st_size == before->st_size &&
+	       after.st_mtim.tv_sec == before->st_mtim.tv_sec &&
+	       after.st_mtim.tv_nsec == before->st_mtim.tv_nsec;
+}
+
+/* a was changed before b */
+static bool older(const struct stat *a, const struct stat *b)
+{
+	return a->st_mtim.tv_sec < b->st_mtim.tv_sec ||
+	       (a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+		a->st_mtim.tv_nsec < b->st_mtim.tv_nsec);
+}
+
+unsigned files_variants(int root_fd, const char *path, const struct stat *st,
+			const struct coding_prefs *codings,
+			int fds[CODING_COUNT], struct stat sts[CODING_COUNT])
+{
+	char name[PATH_MAX];
+	unsigned mask = 0, i;
+
+	for (i = 0; codings && i < codings->n; i++) {
+		enum content_coding c = codings->order[i];
+		struct stat vst;
+		int fd, n;
+
+		n = snprintf(name, sizeof(name), "%s%s", path, coding_suffix(c));
+		if (n < 0 || (size_t)n >= sizeof(name))
+			continue;
+		fd = files_open(root_fd, name, false);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &vst) || !S_ISREG(vst.st_mode) ||
+		    older(&vst, st)) {
+			close(fd);
+			continue;
+		}
+		mask |= 1u << c;
+		if (fds) {
+			fds[c] = fd;
+			sts[c] = vst;
+		} else {
+			close(fd);
+		}
+	}
+	return mask;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Files beneath the document root, and the headers that describe them. */
+/* Files beneath the document root: opened, read, described by headers, and
+ * their precompressed variants. */
 #ifndef FILES_H
 #define FILES_H
 
@@ -7,7 +8,15 @@
 #include <sys/stat.h>
 
 #include "cache_control.h"
+#include "content_coding.h"
 #include "http_response.h"
+
+/* How files are answered, from the settings: shared by userspace's answers
+ * and the kernel's cache. */
+struct files_conf {
+	const struct cache_control *cache_control;	/* NULL: none */
+	const struct coding_prefs *codings;	/* NULL: no variants */
+};
 
 /* Opens path (normalised, starting with '/') beneath root_fd. Nothing outside
  * the root can be reached, not even through symlinks; with no_symlinks, no
@@ -25,5 +34,21 @@ int files_error_status(int err);
 void files_head_init(struct http_head *h, struct http_etag *etag,
 		     const struct stat *st, const char *path,
 		     const struct cache_control *cc);
+
+/* Reads the len bytes of the file open as fd (before: its stat) into buf;
+ * false if it could not, or if the file changed meanwhile. */
+bool files_read_all(int fd, const struct stat *before, char *buf,
+		    size_t len);
+
+/*
+ * The precompressed variants of the file at path (st: its stat) that may
+ * answer for it: regular files named path plus a suffix of one of codings,
+ * beneath root_fd, no older than the file (a stale variant is not served).
+ * Returns their mask (1 << coding). With fds, each one's fd is left open in
+ * fds[coding] and its stat put in sts[coding]; the caller closes them.
+ */
+unsigned files_variants(int root_fd, const char *path, const struct stat *st,
+			const struct coding_prefs *codings,
+			int fds[CODING_COUNT], struct stat sts[CODING_COUNT]);
 
 #endif /* FILES_H */

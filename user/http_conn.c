@@ -176,8 +176,7 @@ static enum http_conn_step answer(const struct http_conn_env *env,
 	if ((req->method == HTTP_GET || req->method == HTTP_HEAD) &&
 	    is_metrics_request(env, c, req))
 		return put_metrics(env, c, req->method == HTTP_HEAD);
-	static_file_plan(&plan, env->srv->root_fd, req,
-			 &env->srv->cfg->cache_control);
+	static_file_plan(&plan, env->srv->root_fd, req, &env->srv->files);
 	maybe_admit(env, c, req, &plan);
 	return put_plan(env, c, &plan);
 }

@@ -427,6 +427,12 @@ static int field_referer(struct fields *f, const char *v, size_t n)
 	return 0;
 }
 
+static int field_accept_encoding(struct fields *f, const char *v, size_t n)
+{
+	capture(&f->req->accept_encoding, &f->req->accept_encoding_len, v, n);
+	return 0;
+}
+
 /* Handlers return 0 or the status that refuses the request. */
 static const struct {
 	const char *name;	/* lowercase */
@@ -445,6 +451,7 @@ static const struct {
 	{ "if-range", field_if_range },
 	{ "user-agent", field_user_agent },
 	{ "referer", field_referer },
+	{ "accept-encoding", field_accept_encoding },
 };
 
 static int parse_field_line(struct fields *f, const struct line *l)

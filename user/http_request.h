@@ -86,6 +86,8 @@ struct http_request {
 	size_t user_agent_len;
 	const char *referer;		/* NULL if absent */
 	size_t referer_len;
+	const char *accept_encoding;	/* the first one; NULL if absent */
+	size_t accept_encoding_len;
 };
 
 /*

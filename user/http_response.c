@@ -138,8 +138,11 @@ size_t http_head_build(char *buf, size_t cap, const struct http_head *h,
 		out_str(&o, "\r\n");
 	}
 	out_field(&o, "Connection", h->keep_alive ? "keep-alive" : "close");
+	if (h->vary_accept_encoding)
+		out_field(&o, "Vary", "Accept-Encoding");
 	if (h->etag != NULL)
 		out_field(&o, "ETag", h->etag->text);
+	out_field(&o, "Content-Encoding", h->content_encoding);
 	out_field(&o, "Cache-Control", h->cache_control);
 	out_content_range(&o, h);
 	out_field(&o, "Location", h->location);

@@ -56,6 +56,8 @@ struct http_head {
 	const char *location;		/* NULL: no Location */
 	const char *allow;		/* NULL: no Allow */
 	const char *cache_control;	/* NULL: no Cache-Control */
+	const char *content_encoding;	/* NULL: no Content-Encoding */
+	bool vary_accept_encoding;	/* "Vary: Accept-Encoding" */
 	bool keep_alive;		/* Connection: keep-alive, else close */
 	time_t date;
 };
@@ -71,7 +73,9 @@ struct http_head {
  *   Content-Length        (not for 304)
  *   Last-Modified
  *   Connection
+ *   Vary                  (vary_accept_encoding)
  *   ETag
+ *   Content-Encoding
  *   Cache-Control
  *   Content-Range         (has_range, or a 416 refusing the range)
  *   Location

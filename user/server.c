@@ -182,7 +182,7 @@ static void setup_kernel_path(struct server *srv)
 			     log_ring_size(cfg)) == 0) {
 		srv->kernel = true;
 		srv->cache = cache_new(&srv->kp, ".", srv->root_fd,
-				       cfg->cache_max_file, &cfg->cache_control);
+				       cfg->cache_max_file, &srv->files);
 	}
 	if (srv->cache && srv->access_log)
 		srv->kernel_log = kernel_log_start(&srv->kp, srv->access_log);
@@ -398,6 +398,8 @@ static int server_setup(struct server *srv)
 	if (conn_table_init(&srv->conns, cfg->max_conns))
 		return -1;
 	srv->start_time = time(NULL);
+	srv->files = (struct files_conf){ .cache_control = &cfg->cache_control,
+					  .codings = &cfg->codings };
 	srv->nworkers = worker_count(cfg);
 	srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
 	srv->listen_main = malloc(srv->nworkers * cfg->nlisten *

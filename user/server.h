@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "conn.h"
+#include "files.h"
 #include "kernel_path.h"
 
 struct worker;
@@ -39,6 +40,7 @@ struct server {
 	struct kernel_path kp;
 	bool kernel;
 	struct cache *cache;		/* NULL: the kernel path is off */
+	struct files_conf files;	/* of cfg: Cache-Control, variants */
 	struct access_log *access_log;
 	struct kernel_log *kernel_log;	/* with both the above */
 	time_t start_time;

@@ -159,16 +159,28 @@ static void plan_range(struct static_file_plan *p,
 	p->file_off = first;
 }
 
+/* The file req names, from the root: its path, or its directory's
+ * index.html. */
+static void file_path(char *out, const struct http_request *req,
+		      bool is_index)
+{
+	memcpy(out, req->path, req->path_len);
+	strcpy(out + req->path_len, is_index ? "index.html" : "");
+}
+
 void static_file_decide(struct static_file_plan *p,
-			const struct http_request *req, const struct stat *st,
-			bool is_index, const struct cache_control *cc)
+			const struct http_request *req,
+			const struct static_file_rep *rep,
+			const struct cache_control *cc)
 {
 	bool head_only = req->method == HTTP_HEAD;
+	const struct stat *st = rep->st;
 
 	plan_init(p);
-	memcpy(p->file, req->path, req->path_len);
-	strcpy(p->file + req->path_len, is_index ? "index.html" : "");
+	file_path(p->file, req, rep->is_index);
 	files_head_init(&p->head, &p->etag, st, p->file, cc);
+	p->head.content_encoding = coding_name(rep->coding);
+	p->head.vary_accept_encoding = rep->vary;
 	if (precondition_failed(req, &p->etag, st)) {
 		static_file_error(p, 412, head_only, NULL);
 		return;
@@ -181,7 +193,7 @@ void static_file_decide(struct static_file_plan *p,
 		if (p->head.status == 416)
 			return;
 	} else {
-		p->cacheable = true;
+		p->cacheable = !rep->vary;
 	}
 	p->file_len = p->head.content_length;
 	p->body = head_only || p->file_len == 0 ? STATIC_BODY_NONE :
@@ -224,15 +236,56 @@ static int open_target(int root_fd, const struct http_request *req,
 	return fd;
 }
 
+/*
+ * Picks the file open as *fd (stat st) or one of its variants, by the
+ * request's Accept-Encoding: *fd and rep become those of the one chosen,
+ * whose stat is kept in *vst; the others are closed.
+ */
+static void choose_rep(int root_fd, const struct http_request *req,
+		       const struct coding_prefs *codings, int *fd,
+		       const struct stat *st, struct stat *vst,
+		       struct static_file_rep *rep)
+{
+	char file[sizeof(((struct static_file_plan *)0)->file)];
+	int fds[CODING_COUNT];
+	struct stat sts[CODING_COUNT];
+	unsigned have, c;
+
+	rep->st = st;
+	rep->coding = CODING_IDENTITY;
+	rep->vary = false;
+	if (!codings || codings->n == 0)
+		return;
+	file_path(file, req, rep->is_index);
+	have = files_variants(root_fd, file, st, codings, fds, sts);
+	if (!have)
+		return;
+	rep->vary = true;
+	rep->coding = coding_choose(codings, have, req->accept_encoding,
+				    req->accept_encoding_len);
+	for (c = CODING_BR; c < CODING_COUNT; c++) {
+		if (!(have & (1u << c)))
+			continue;
+		if (c != rep->coding) {
+			close(fds[c]);
+			continue;
+		}
+		close(*fd);
+		*fd = fds[c];
+		*vst = sts[c];
+		rep->st = vst;
+	}
+}
+
 /* GET or HEAD of what the path names. */
 static void plan_file(struct static_file_plan *p, int root_fd,
 		      const struct http_request *req,
-		      const struct cache_control *cc)
+		      const struct files_conf *fc)
 {
-	struct stat st;
-	bool is_index;
+	struct static_file_rep rep;
+	struct stat st, vst;
 	int status = 0;
-	int fd = open_target(root_fd, req, &st, &is_index, &status);
+	int fd = open_target(root_fd, req, &st, &rep.is_index, &status);
 
 	if (fd < 0) {
 		if (status == 301)
@@ -242,7 +295,9 @@ static void plan_file(struct static_file_plan *p, int root_fd,
 					  NULL);
 		return;
 	}
-	static_file_decide(p, req, &st, is_index, cc);
+	choose_rep(root_fd, req, fc ? fc->codings : NULL, &fd, &st, &vst,
+		   &rep);
+	static_file_decide(p, req, &rep, fc ? fc->cache_control : NULL);
 	if (p->body == STATIC_BODY_FILE)
 		p->fd = fd;
 	else
@@ -251,12 +306,12 @@ static void plan_file(struct static_file_plan *p, int root_fd,
 
 void static_file_plan(struct static_file_plan *p, int root_fd,
 		      const struct http_request *req,
-		      const struct cache_control *cc)
+		      const struct files_conf *fc)
 {
 	switch (req->method) {
 	case HTTP_GET:
 	case HTTP_HEAD:
-		plan_file(p, root_fd, req, cc);
+		plan_file(p, root_fd, req, fc);
 		break;
 	case HTTP_OTHER:
 		static_file_error(p, 501, false, NULL);

@@ -14,7 +14,8 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "cache_control.h"
+#include "content_coding.h"
+#include "files.h"
 #include "http_request.h"
 #include "http_response.h"
 
@@ -43,8 +44,8 @@ struct static_file_plan {
 	int fd;				/* STATIC_BODY_FILE: the caller's */
 	uint64_t file_off, file_len;
 	/*
-	 * A whole 200 of file for a GET or HEAD: what the kernel cache could
-	 * answer next time. file is what the path names, index.html
+	 * A whole 200 of file for a GET or HEAD, which has no variants: what
+	 * the kernel cache could answer next time (it keys by path alone). file is what the path names, index.html
 	 * included, from the document root ("/dir/index.html"); it is set
 	 * for every answer about a file.
 	 */
@@ -53,23 +54,35 @@ struct static_file_plan {
 };
 
 /*
- * The answer to req, a request for something beneath root_fd: a file, a
- * directory's index.html, a redirect, or an error. Everything but GET and
- * HEAD is refused (405 for known methods, 501 for others). cc (or NULL)
- * gives the Cache-Control of a file's 200, 206 and 304.
+ * The answer to req, a request for something beneath root_fd: a file (or
+ * its precompressed variant, by Accept-Encoding), a directory's index.html,
+ * a redirect, or an error. Everything but GET and HEAD is refused (405 for
+ * known methods, 501 for others). fc gives the Cache-Control of a file's
+ * 200, 206 and 304, and the variants looked for.
  */
 void static_file_plan(struct static_file_plan *p, int root_fd,
 		      const struct http_request *req,
-		      const struct cache_control *cc);
+		      const struct files_conf *fc);
+
+/* Which representation of a file answers a request. */
+struct static_file_rep {
+	const struct stat *st;		/* of what is sent */
+	bool is_index;			/* reached as a directory's index.html */
+	enum content_coding coding;	/* IDENTITY: the file itself, else its
+					 * variant, which st then describes */
+	bool vary;			/* the file has variants */
+};
 
 /*
- * The answer to req for the regular file st describes (is_index: reached
- * as a directory's index.html): 200, 206, 304, 412 or 416. Opens nothing:
- * a plan with body STATIC_BODY_FILE still needs its fd set.
+ * The answer to req with the regular file rep describes: 200, 206, 304, 412
+ * or 416, with Content-Encoding and Vary as rep says. Opens nothing: a plan
+ * with body STATIC_BODY_FILE still needs its fd set. cc (or NULL) gives the
+ * Cache-Control, by the file's own path.
  */
 void static_file_decide(struct static_file_plan *p,
-			const struct http_request *req, const struct stat *st,
-			bool is_index, const struct cache_control *cc);
+			const struct http_request *req,
+			const struct static_file_rep *rep,
+			const struct cache_control *cc);
 
 /* An error page for status; with head_only, its head alone. allow is the
  * Allow value of a 405, else NULL. */

@@ -98,6 +98,9 @@ FILES = {
     b"/100%.txt": b"percent\n",
     b"/caf\xc3\xa9.txt": b"cafe\n",
     b"/a+b.txt": b"plus\n",
+    # a precompressed variant (the bytes need not be gzip's)
+    b"/gz.css": b"gz{color:red}\n" * 20,
+    b"/gz.css.gz": b"GZIPPED-BYTES\n",
 }
 BIG = len(FILES[b"/big.bin"])
 # sent after the last response of a case that should keep the connection:
@@ -701,6 +704,19 @@ def build_cases(env):
     case("if-unmodified-since-earlier",
          cond("If-Unmodified-Since: " + earlier), "412 keep")
 
+    group("precompressed")
+    gz = lambda *h, m="GET", v="HTTP/1.1": R("/gz.css", m, v,
+                                             headers=list(h))
+    case("gzip-accepted", gz("Accept-Encoding: gzip, deflate, br"),
+         "200 keep")
+    case("gzip-not-asked", gz(), "200 keep")
+    case("gzip-refused", gz("Accept-Encoding: gzip;q=0, deflate"), "200 keep")
+    case("gzip-head", gz("Accept-Encoding: gzip", m="HEAD"), "200 keep")
+    case("gzip-range", gz("Accept-Encoding: gzip", "Range: bytes=2-5"),
+         "206 keep")
+    case("gzip-http10", gz("Accept-Encoding: gzip", "Connection: keep-alive",
+                           v="HTTP/1.0"), "200 keep")
+
     group("pipelining")
     # Pipelines of hits only are the kernel's. Once a pipeline holds a
     # request userspace must answer, the kernel passes on what follows while
@@ -1153,7 +1169,7 @@ def warm_up(srv):
 # ---- checks -----------------------------------------------------------------
 
 KEY_HEADERS = ("content-type", "content-range", "allow", "location",
-               "cache-control")
+               "cache-control", "content-encoding", "vary")
 # --cache-control rules, the same as nginx.conf.in's add_header locations
 CACHE_CONTROL = ("/dir/=public, max-age=60", "*.css=no-cache")
 
