@@ -337,6 +337,13 @@ DIFFERENCES = {
         "200 keep", "206 keep",
         "Two Range fields: fileserver ignores both (a server MAY ignore "
         "Range, RFC 9110 14.2); nginx uses one."),
+    "gzip-range": diff(
+        "206 keep", "200 keep",
+        "Range on a precompressed variant: fileserver sends the range of "
+        "the variant's bytes (RFC 9110 14: a range applies to the selected "
+        "representation), so an interrupted download of the .gz resumes; "
+        "nginx's gzip_static ignores Range (a server MAY, 14.2).",
+        {"content-range": ("bytes 2-5/14", None)}),
     # -- conditionals
     "if-none-match-and-old-ims": diff(
         "304 keep", "200 keep",
