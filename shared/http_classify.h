@@ -175,6 +175,17 @@ static __always_inline __u32 http_field_of(const struct http_scan *s)
 	return FIELD_COUNT;
 }
 
+/* A logged field's value ended: the first one of its kind is kept. */
+static __always_inline void http_log_value(struct http_scan *s, __u32 field,
+					   __u32 *off, __u32 *len)
+{
+	if (!(s->logged & (1u << field))) {
+		*off = s->val_start;
+		*len = s->val_end - s->val_start;
+	}
+	s->logged |= 1u << field;
+}
+
 /* A header line ended: apply what its field means. */
 static __always_inline void http_end_field(struct http_scan *s)
 {
@@ -191,18 +202,12 @@ static __always_inline void http_end_field(struct http_scan *s)
 			s->keep_alive = 1;
 		break;
 	case FIELD_REFERER:
-		if (!(s->logged & (1u << FIELD_REFERER))) {
-			s->out.referer_off = s->val_start;
-			s->out.referer_len = s->val_end - s->val_start;
-		}
-		s->logged |= 1u << FIELD_REFERER;
+		http_log_value(s, FIELD_REFERER, &s->out.referer_off,
+			       &s->out.referer_len);
 		break;
 	case FIELD_USER_AGENT:
-		if (!(s->logged & (1u << FIELD_USER_AGENT))) {
-			s->out.agent_off = s->val_start;
-			s->out.agent_len = s->val_end - s->val_start;
-		}
-		s->logged |= 1u << FIELD_USER_AGENT;
+		http_log_value(s, FIELD_USER_AGENT, &s->out.agent_off,
+			       &s->out.agent_len);
 		break;
 	case FIELD_COUNT:
 		break;

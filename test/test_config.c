@@ -450,12 +450,14 @@ START_TEST(test_print_round_trip)
 		"kernel-pass = auto\n"
 		"cache-size = 67108864\n"
 		"cache-max-file = 1048576\n"
+		"precompressed = br,gzip\n"
 		"max-connections = 10000\n"
 		"workers = 0\n"
 		"header-timeout = 10\n"
 		"idle-timeout = 75\n"
 		"shutdown-timeout = 10\n"
 		"access-log = \n"
+		"access-log-buffer = 8388608\n"
 		"user = nobody\n");
 	check_round_trip();
 
