@@ -613,7 +613,7 @@ class Lifecycle:
         Vary, Range and conditionals apply to the variant sent; the kernel
         never answers such a file from its path-keyed cache, not even once
         a variant appears beside a file it had cached."""
-        s = self.own_server()
+        s = self.own_server("--precompressed", "br,gzip")
         plain, gz, br = b"v{color:red}\n" * 40, b"GZIP-BYTES", b"BR-BYTES"
         self.put("/v.css", plain)
         self.put("/v.css.gz", gz)
@@ -666,9 +666,9 @@ class Lifecycle:
                          (gz, "gzip"))
         if self.kernel:
             self.assertEqual(s.stats()["kernel_hits"], hits)
-        # --precompressed off: variants are plain files, and FILE is FILE
+        # off (the default): variants are plain files, and FILE is FILE
         s.stop()
-        s = self.own_server("--precompressed", "off")
+        s = self.own_server()
         c2 = Client(s.port)
         self.addCleanup(c2.close)
         r = c2.get("/v.css", headers=["Accept-Encoding: gzip"])

@@ -450,7 +450,7 @@ START_TEST(test_print_round_trip)
 		"kernel-pass = auto\n"
 		"cache-size = 67108864\n"
 		"cache-max-file = 1048576\n"
-		"precompressed = br,gzip\n"
+		"precompressed = off\n"
 		"max-connections = 10000\n"
 		"workers = 0\n"
 		"header-timeout = 10\n"

@@ -101,12 +101,12 @@ static const struct setting settings[] = {
 		  "matches; e.g. '*.html=no-cache')",
 	  .what = "cache-control rule (/PREFIX=VALUE or *SUFFIX=VALUE, "
 		  "at most 16)" },
-	{ "precompressed", 0, T_STRING, AT(precompressed), .def = "br,gzip",
+	{ "precompressed", 0, T_STRING, AT(precompressed), .def = "off",
 	  .arg = "LIST",
 	  .help = "serve FILE.br, FILE.zst, FILE.gz beside FILE\n"
 		  "to clients that accept them, in this order of\n"
-		  "preference: codings from br, zstd, gzip, or\n"
-		  "\"off\" (default @)",
+		  "preference: codings from br, zstd, gzip (e.g.\n"
+		  "br,gzip), or \"off\" (default @)",
 	  .what = "precompressed codings (e.g. br,gzip, or off)" },
 	{ "max-connections", 0, T_COUNT, AT(max_conns), .def = "10000",
 	  .min = 1, .max = FS_MAX_CONNS, .arg = "N",

@@ -1068,7 +1068,8 @@ class FileServer:
         self.name = name
         self.kernel = kernel
         self.server = Server(binary, docroot, kernel, extra=[
-            a for rule in CACHE_CONTROL for a in ("--cache-control", rule)])
+            a for rule in CACHE_CONTROL for a in ("--cache-control", rule)] +
+            ["--precompressed", "br,gzip"])
         self.port = self.server.port
         self.vars = {}
 
