@@ -247,7 +247,9 @@ class Common:
             (b"GET /a.txt HTTP/1.1\r\nHost: x\r\n" +
              b"X-Big: " + b"b" * 20000 + b"\r\n\r\n", 431),
             (b"GET /a.txt HTTP/1.1\r\nHost: x\r\n"
-             b"Transfer-Encoding: chunked\r\n\r\n", 501),
+             b"Transfer-Encoding: gzip\r\n\r\n", 501),
+            (b"GET /a.txt HTTP/1.1\r\nHost: x\r\n"
+             b"Transfer-Encoding: chunked\r\n\r\nZZ\r\n", 400),
             (b"GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 9999999\r\n"
              b"\r\n", 413),
             (b"\x16\x03\x01\x02\x00garbage\r\n\r\n", 400),
@@ -615,6 +617,39 @@ class Lifecycle:
                 return False
             time.sleep(0.05)
         return True
+
+    def test_chunked_request_body(self):
+        """A request with a chunked body (RFC 9112 7.1): the body is read
+        and dropped, the request answered and the one pipelined after it
+        too, however the bytes arrive, also on a connection the kernel
+        path had taken; a malformed or oversized body is refused with its
+        status and the connection closed."""
+        c = self.client()
+        for _ in range(2):      # the second is the kernel's, in kernel mode
+            self.assertEqual(c.get("/a.txt").body, self.files["/a.txt"])
+        head = request("/a.txt", headers=["Transfer-Encoding: chunked"])
+        body = (b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\n"
+                b"X-Trailer: t\r\n\r\n")
+        c.send(head + body + request("/b.txt"))
+        self.check_file_response(c.read(), "/a.txt")
+        self.check_file_response(c.read(), "/b.txt")
+        # in pieces, cut inside the size line, the data and the trailer
+        pieces = [head + body[:2], body[2:12], body[12:40],
+                  body[40:] + request("/b.txt")]
+        for p in pieces:
+            c.send(p)
+            time.sleep(0.05)
+        self.check_file_response(c.read(), "/a.txt")
+        self.check_file_response(c.read(), "/b.txt")
+        for bad, status in ((b"5\r\nhelloXX\r\n", 400),
+                            (b"100001\r\n", 413),     # 1 MiB + 1
+                            (b"zz\r\n", 400)):
+            g = self.client()
+            g.send(head + bad)
+            r = g.read()
+            self.assertEqual(r.status, status, bad)
+            self.assertTrue(g.closed_by_server(), bad)
+        self.assertEqual(c.get("/a.txt").body, self.files["/a.txt"])
 
     def test_precompressed_variants(self):
         """FILE.gz and FILE.br beside FILE: a client that accepts them gets

@@ -541,11 +541,29 @@ START_TEST(test_content_length_too_big)
 }
 END_TEST
 
+/* RFC 9112 6.1: a chunked body is taken (read and dropped by the caller);
+ * chunked not last, or twice, is a 400; codings not understood a 501. */
 START_TEST(test_transfer_encoding)
 {
-	ck_assert_refused(WITH("Transfer-Encoding: chunked\r\n"), 501);
+	ck_assert_done(WITH("Transfer-Encoding: chunked\r\n"));
+	ck_assert(req.chunked);
+	ck_assert_uint_eq(req.content_length, 0);
+	ck_assert(req.keep_alive);
+	ck_assert_done(WITH("Transfer-Encoding:  Chunked \r\n"));
+	ck_assert(req.chunked);
+	ck_assert_done(GET("/"));
+	ck_assert(!req.chunked);
 	ck_assert_refused(WITH("Transfer-Encoding: identity\r\n"), 501);
 	ck_assert_refused(WITH("Transfer-Encoding:\r\n"), 501);
+	ck_assert_refused(WITH("Transfer-Encoding: gzip, chunked\r\n"), 501);
+	ck_assert_refused(WITH("Transfer-Encoding: chunked, gzip\r\n"), 400);
+	ck_assert_refused(WITH("Transfer-Encoding: chunked, chunked\r\n"),
+			  400);
+	ck_assert_refused(WITH("Transfer-Encoding: chunked\r\n"
+			       "Transfer-Encoding: chunked\r\n"), 400);
+	/* from HTTP/1.0, faulty framing */
+	ck_assert_refused("GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n"
+			  "\r\n", 400);
 }
 END_TEST
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "http_chunked.h"
 #include "http_request.h"
 #include "metrics.h"
 
@@ -52,6 +53,8 @@ struct conn {
 	char *in;		/* received, not yet answered request bytes */
 	size_t in_len;
 	uint64_t discard;	/* body bytes of an answered request to skip */
+	bool chunked;		/* a chunked body is being read, in chunks */
+	struct http_chunked chunks;
 
 	char *out;		/* header block, and a small body */
 	size_t out_len, out_off;

@@ -193,6 +193,31 @@ static bool discard_body(struct conn *c)
 	return c->discard == 0;
 }
 
+/*
+ * A chunked body is read before the request is answered, so that a bad or
+ * oversized one is refused with its status: its bytes are dropped from
+ * after the head, which stays in place to be parsed again as more come.
+ * Returns 0 once it has ended, HTTP_CHUNKED_MORE, or the refusing status.
+ */
+static int drop_chunked(struct conn *c, size_t head_len)
+{
+	size_t used = 0;
+	int r;
+
+	if (!c->chunked) {
+		http_chunked_init(&c->chunks);
+		c->chunked = true;
+	}
+	r = http_chunked_read(&c->chunks, c->in + head_len,
+			      c->in_len - head_len, HTTP_MAX_BODY, &used);
+	memmove(c->in + head_len, c->in + head_len + used,
+		c->in_len - head_len - used);
+	c->in_len -= used;
+	if (r != HTTP_CHUNKED_MORE)
+		c->chunked = false;
+	return r;
+}
+
 /* A head that did not parse: answered with status, then closed. */
 static enum http_conn_step refuse(const struct http_conn_env *env,
 				  struct conn *c, int status)
@@ -230,9 +255,22 @@ enum http_conn_step http_conn_next(const struct http_conn_env *env,
 	case HTTP_PARSE_DONE:
 		break;
 	}
+	if (req.chunked) {
+		int r = drop_chunked(c, req.head_len);
+
+		if (r == HTTP_CHUNKED_MORE) {
+			/* the header timeout covers the body too */
+			if (!c->head_start)
+				c->head_start = clock_now_sec();
+			return HTTP_CONN_MORE;
+		}
+		if (r)
+			return refuse(env, c, r);
+	}
 	c->busy = true;
 	c->head_start = 0;
-	c->req_bytes = req.head_len + req.content_length;
+	c->req_bytes = req.head_len + (req.chunked ? c->chunks.wire :
+						     req.content_length);
 	step = answer(env, c, &req);
 	/* req points into in: consume the head only once it is answered
 	 * (answer() has copied what it needs into out) */

@@ -250,7 +250,9 @@ struct fields {
 	unsigned int hosts;
 	unsigned int ranges;
 	bool has_content_length;
-	bool has_transfer_encoding;
+	unsigned te_codings;		/* in Transfer-Encoding fields */
+	bool te_chunked_last;		/* chunked is the last of them */
+	bool te_chunked_before;		/* and came before another one */
 	bool bad_expect;
 	bool conn_close;
 	bool conn_keep_alive;
@@ -297,11 +299,31 @@ static int field_content_length(struct fields *f, const char *v, size_t n)
 	return 0;
 }
 
+/* A list of transfer codings, over however many fields: only where chunked
+ * stands in it matters (RFC 9112 6.1). */
 static int field_transfer_encoding(struct fields *f, const char *v, size_t n)
 {
-	(void)v;
-	(void)n;
-	f->has_transfer_encoding = true;
+	const char *end = v + n;
+
+	while (v <= end) {
+		const char *comma = memchr(v, ',', (size_t)(end - v));
+		const char *tok = v;
+		size_t len = (size_t)((comma ? comma : end) - v);
+
+		trim_ows(&tok, &len);
+		if (len) {
+			if (f->te_chunked_last)
+				f->te_chunked_before = true;
+			f->te_chunked_last = http_ieq(tok, len, "chunked");
+			f->te_codings++;
+		}
+		if (!comma)
+			break;
+		v = comma + 1;
+	}
+	/* a field with no coding at all still says there is a body */
+	if (!f->te_codings)
+		f->te_codings = 1;
 	return 0;
 }
 
@@ -512,12 +534,20 @@ static int check_request(struct http_request *req, const struct fields *f)
 	if (req->version_minor == 1 && !req->has_host)
 		return 400;
 	/*
-	 * RFC 9112 6.1: both at once is how requests get smuggled, so refuse
-	 * instead of picking one. Alone, it announces a body coding we do not
-	 * decode: a static file server takes no chunked uploads.
+	 * RFC 9112 6.1: Transfer-Encoding with Content-Length is how requests
+	 * get smuggled, and from an HTTP/1.0 client it is faulty framing: 400
+	 * (then close). A body in chunked coding alone is read and dropped;
+	 * chunked not last, or applied twice, leaves its end unknown: 400.
+	 * Other codings (gzip, ...) are not understood: 501, as nginx.
 	 */
-	if (f->has_transfer_encoding)
-		return f->has_content_length ? 400 : 501;
+	if (f->te_codings) {
+		if (f->has_content_length || req->version_minor == 0 ||
+		    f->te_chunked_before)
+			return 400;
+		if (!f->te_chunked_last || f->te_codings > 1)
+			return 501;
+		req->chunked = true;
+	}
 	if (req->content_length > HTTP_MAX_BODY)
 		return 413;
 	if (f->bad_expect)
@@ -569,7 +599,9 @@ enum http_keep http_requests_keep(const char *buf, size_t len)
 		case HTTP_PARSE_DONE:
 			break;
 		}
-		if (!req.keep_alive)
+		/* a chunked body's end is found only by reading it: such a
+		 * connection stays with userspace */
+		if (!req.keep_alive || req.chunked)
 			return HTTP_KEEP_CLOSES;
 		if (req.content_length > len - off - req.head_len)
 			return HTTP_KEEP_PARTIAL;

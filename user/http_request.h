@@ -81,6 +81,7 @@ struct http_request {
 	size_t if_range_len;
 	struct http_range range;
 	uint64_t content_length;	/* 0 if absent */
+	bool chunked;			/* a body in chunked coding follows */
 	size_t head_len;		/* through the blank line ending the head */
 	const char *user_agent;		/* NULL if absent */
 	size_t user_agent_len;
@@ -107,7 +108,8 @@ enum http_parse_status http_parse_request(const char *buf, size_t len,
 enum http_keep {
 	HTTP_KEEP_WHOLE,	/* whole requests (bodies too), none closing */
 	HTTP_KEEP_PARTIAL,	/* such requests, then the start of another */
-	HTTP_KEEP_CLOSES,	/* one closes the connection, or is refused */
+	HTTP_KEEP_CLOSES,	/* one closes the connection, is refused, or
+				 * has a chunked body: it stays userspace's */
 };
 
 enum http_keep http_requests_keep(const char *buf, size_t len);

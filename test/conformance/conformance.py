@@ -286,12 +286,6 @@ DIFFERENCES = {
         "200 keep", "400 close",
         "RFC 9110 8.6 allows a recipient to accept identical repeated "
         "Content-Lengths as one; nginx refuses any duplicate."),
-    "transfer-encoding-chunked": diff(
-        "501 close", "200 keep",
-        "Deliberate (README): a static file server takes no request bodies "
-        "in chunked coding and answers 501 (RFC 9112 6.1 SHOULD for codings"
-        " not understood); nginx decodes and discards it. NB RFC 9112 7.1: "
-        "recipients MUST be able to parse chunked."),
     # -- Expect
     "expect-100-body-later": diff(
         "200 keep", "100 200 keep",
@@ -310,6 +304,11 @@ DIFFERENCES = {
         "417 close", "200 keep",
         "RFC 9110 10.1.1: a server MAY answer an unknown expectation with "
         "417; nginx ignores Expect values other than 100-continue."),
+    "chunked-not-last": diff(
+        "400 close", "501 close",
+        "RFC 9112 6.1: when chunked is not the final transfer coding, the "
+        "body's length cannot be determined and the server MUST answer 400 "
+        "and close; nginx answers 501 for any coding besides chunked."),
     # -- ranges
     "range-multiple": diff(
         "200 keep", "206 keep",
@@ -610,9 +609,22 @@ def build_cases(env):
          R(headers=[cl(5), cl(6)], body=b"hello!"), "400 close")
     case("content-length-ows", R(headers=["Content-Length:  5  "],
                                  body=b"hello"), "200 keep")
+    te = "Transfer-Encoding: chunked"
+    chunked = b"5;x=1\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n"
     case("transfer-encoding-chunked",
-         R(headers=["Transfer-Encoding: chunked"],
-           body=b"5\r\nhello\r\n0\r\n\r\n"), "501 close")
+         R(headers=[te], body=b"5\r\nhello\r\n0\r\n\r\n"), "200 keep")
+    case("chunked-pipelined", [R(headers=[te], body=chunked), R("/style.css")],
+         "200 200 keep")
+    case("chunked-in-pieces", [R(headers=[te], body=chunked), R("/style.css")],
+         "200 200 keep", chunks=[R(headers=[te]) + chunked[:3], chunked[3:14],
+                                 chunked[14:] + R("/style.css")])
+    case("chunked-bad-size", R(headers=[te], body=b"zz\r\n"), "400 close")
+    case("chunked-bad-data-end", R(headers=[te], body=b"5\r\nhelloXX\r\n"),
+         "400 close")
+    case("chunked-http10", R(version="HTTP/1.0", headers=[te],
+                             body=b"0\r\n\r\n"), "400 close")
+    case("chunked-not-last", R(headers=["Transfer-Encoding: chunked, gzip"],
+                               body=b"0\r\n\r\n"), "400 close")
     case("transfer-encoding-and-content-length",
          R(headers=["Transfer-Encoding: chunked", cl(5)],
            body=b"0\r\n\r\n"), "400 close")

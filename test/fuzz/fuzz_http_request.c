@@ -367,7 +367,12 @@ static void check_done(const uint8_t *d, size_t n, const struct result *r)
 	CHECK(!sn.hosts || q->has_host, "Host field but has_host false");
 	CHECK(q->version_minor == 0 || q->has_host,
 	      "HTTP/1.1 request without a host accepted");
-	CHECK(!sn.te, "DONE with Transfer-Encoding");
+	CHECK(!sn.te == !q->chunked,
+	      "DONE with %u Transfer-Encoding field(s), chunked %d", sn.te,
+	      q->chunked);
+	CHECK(!q->chunked || (q->version_minor == 1 && !q->content_length),
+	      "a chunked body with HTTP/1.%d or a Content-Length",
+	      q->version_minor);
 	CHECK(!sn.bad_expect, "DONE with an Expect other than 100-continue");
 	CHECK(q->keep_alive == (!sn.conn_close &&
 				(q->version_minor == 1 || sn.conn_keep_alive)),
