@@ -35,6 +35,11 @@ static __always_inline int http_ieq(const char *s, unsigned long n,
 	return !lit[n];
 }
 
+static __always_inline int http_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
 static __always_inline int http_alnum(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||

@@ -618,6 +618,46 @@ class Lifecycle:
             time.sleep(0.05)
         return True
 
+    def test_error_page_and_fallback(self):
+        """--error-page: a 404 answered with a file of the root, status
+        kept; --fallback: a path that names nothing answered with the file
+        as a 200 (a single-page app), files that exist as ever."""
+        os.makedirs(self.root + "/errors", exist_ok=True)
+        self.put("/errors/404.html", b"<h1>not here</h1>\n")
+        self.addCleanup(os.unlink, self.root + "/errors/404.html")
+        s = self.own_server("--error-page", "404=/errors/404.html",
+                            "--error-page", "403=/errors/none.html")
+        c = Client(s.port)
+        self.addCleanup(c.close)
+        for _ in range(2):
+            r = c.get("/no/such/file")
+            self.assertEqual((r.status, r.body),
+                             (404, b"<h1>not here</h1>\n"))
+            self.assertEqual(r.headers["content-type"],
+                             "text/html; charset=utf-8")
+            self.assertNotIn("etag", r.headers)
+        r = c.get("/no/such/file", method="HEAD")
+        self.assertEqual((r.status, r.headers["content-length"]), (404, "18"))
+        r = c.get("/noindex/")          # its page is missing: built-in
+        self.assertEqual(r.status, 403)
+        self.assertIn(b"403", r.body)
+        s.stop()
+        s = self.own_server("--fallback", "/dir/index.html")
+        before = s.stats()["kernel_hits"] if self.kernel else 0
+        c = Client(s.port)
+        self.addCleanup(c.close)
+        for path in ("/app/route", "/app/route", "/x.js"):
+            r = c.get(path)
+            self.assertEqual((r.status, r.body),
+                             (200, self.files["/dir/index.html"]), path)
+        if self.kernel:     # what the fallback answers stays userspace's
+            self.assertEqual(s.stats()["kernel_hits"], before)
+        for _ in range(2):
+            self.assertEqual(c.get("/a.txt").body, self.files["/a.txt"])
+        if self.kernel:
+            self.assertGreater(s.stats()["kernel_hits"], before)
+        self.assertEqual(c.get("/noindex/").status, 403)
+
     def test_chunked_request_body(self):
         """A request with a chunked body (RFC 9112 7.1): the body is read
         and dropped, the request answered and the one pipelined after it

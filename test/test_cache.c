@@ -25,7 +25,7 @@ static struct kernel_path kp;
 static struct cache *cache;
 /* --precompressed gzip */
 static const struct coding_prefs codings = { { CODING_GZIP }, 1 };
-static const struct files_conf files = { NULL, &codings };
+static const struct files_conf files = { .codings = &codings };
 
 static void put_file(const char *rel, const char *body)
 {

@@ -451,6 +451,7 @@ START_TEST(test_print_round_trip)
 		"cache-size = 67108864\n"
 		"cache-max-file = 1048576\n"
 		"precompressed = off\n"
+		"fallback = \n"
 		"max-connections = 10000\n"
 		"workers = 0\n"
 		"header-timeout = 10\n"

@@ -25,7 +25,9 @@ static struct http_request req;
 static struct static_file_plan plan;
 static struct cache_control cc;		/* --cache-control: none but in one */
 static struct coding_prefs codings;	/* --precompressed br,gzip */
-static const struct files_conf fc = { &cc, &codings };
+static struct error_pages pages;	/* --error-page */
+static struct files_conf fc = { .cache_control = &cc, .codings = &codings,
+				.error_pages = &pages };
 
 static void put_file_at(const char *rel, const char *body, time_t mtime)
 {
@@ -46,6 +48,8 @@ static void put_file(const char *rel, const char *body)
 static void setup(void)
 {
 	ck_assert(coding_prefs_parse(&codings, "br,gzip"));
+	pages.n = 0;
+	fc.fallback = NULL;
 	ck_assert_ptr_nonnull(mkdtemp(root));
 	root_fd = open(root, O_RDONLY | O_DIRECTORY);
 	ck_assert_int_ge(root_fd, 0);
@@ -351,7 +355,7 @@ START_TEST(test_decide_without_files)
 	struct stat st = { .st_size = 100, .st_ino = 7,
 			   .st_mtim = { MTIME_T, 5 } };
 
-	struct static_file_rep rep = { .st = &st };
+	struct static_file_rep rep = { .path = "/x.css", .st = &st };
 
 	ask("GET", "/x.css", "Range: bytes=10-19\r\n");
 	static_file_decide(&plan, &req, &rep, &cc);
@@ -471,6 +475,80 @@ START_TEST(test_variant_stale_or_off)
 }
 END_TEST
 
+/* --error-page: the file answers with the error's status, without the
+ * validators of a file's answer; a page that is not there, the built-in. */
+START_TEST(test_error_pages)
+{
+	const char *bad[] = { "404", "404=", "404=x.html", "4O4=/x", "399=/x",
+			      "600=/x", "404=/../x", "404=/a/./x", "404=/a//x",
+			      "404=/dir/", "1404=/x" };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!error_pages_add(&pages, bad[i]), "took '%s'",
+			      bad[i]);
+	put_file("404.html", "<p>gone</p>");
+	ck_assert(error_pages_add(&pages, "404=/404.html"));
+	ck_assert(error_pages_add(&pages, "405=/missing.html"));
+	ck_assert(error_pages_add(&pages, "403=/dir/index.html"));
+	ask("GET", "/nothing", "");
+	ck_assert_int_eq(plan.head.status, 404);
+	ck_assert_str_eq(plan.head.content_type, "text/html; charset=utf-8");
+	ck_assert_ptr_null(plan.head.etag);
+	ck_assert_int_eq(plan.head.last_modified, -1);
+	ck_assert(!plan.cacheable && !plan.close_after);
+	assert_file_body("<p>gone</p>");
+	ask("HEAD", "/nothing", "");
+	ck_assert_int_eq(plan.head.status, 404);
+	ck_assert_uint_eq(plan.head.content_length, 11);
+	ck_assert_int_eq(plan.body, STATIC_BODY_NONE);
+	ask("GET", "/noindex/", "");
+	ck_assert_int_eq(plan.head.status, 403);
+	assert_file_body("<p>index</p>");
+	/* the page is missing: the built-in one, Allow and all */
+	ask("POST", "/file.txt", "");
+	ck_assert_int_eq(plan.head.status, 405);
+	ck_assert_str_eq(plan.head.allow, "GET, HEAD");
+	ck_assert_int_eq(plan.body, STATIC_BODY_INLINE);
+	/* a status given again replaces the page */
+	ck_assert(error_pages_add(&pages, "404=/file.txt"));
+	ck_assert_uint_eq(pages.n, 3);
+	ask("GET", "/nothing", "");
+	assert_file_body(BODY);
+}
+END_TEST
+
+/* --fallback: a path that names nothing gets the file, as a 200 with its
+ * validators (so revalidation works), never into the kernel cache; an
+ * existing file, a directory without index.html, other methods: as ever. */
+START_TEST(test_fallback)
+{
+	char inm[128];
+
+	fc.fallback = "/dir/index.html";
+	ask("GET", "/app/route/42", "");
+	ck_assert_int_eq(plan.head.status, 200);
+	ck_assert_str_eq(plan.head.content_type, "text/html; charset=utf-8");
+	ck_assert_ptr_nonnull(plan.head.etag);
+	ck_assert(!plan.cacheable);
+	snprintf(inm, sizeof(inm), "If-None-Match: %s\r\n", plan.etag.text);
+	assert_file_body("<p>index</p>");
+	ask("GET", "/app/route/43", inm);
+	ck_assert_int_eq(plan.head.status, 304);
+	ask("GET", "/file.txt", "");
+	ck_assert(plan.cacheable);
+	assert_file_body(BODY);
+	ask("GET", "/noindex/", "");
+	ck_assert_int_eq(plan.head.status, 403);
+	ask("POST", "/app/route", "");
+	ck_assert_int_eq(plan.head.status, 405);
+	/* a fallback that is not there: the path's 404 */
+	fc.fallback = "/missing.html";
+	ask("GET", "/app/route/42", "");
+	ck_assert_int_eq(plan.head.status, 404);
+}
+END_TEST
+
 /* --cache-control: the first rule that matches the file's path, on its 200,
  * 206 and 304 (as nginx's add_header), never on an error. */
 START_TEST(test_cache_control)
@@ -567,6 +645,8 @@ static Suite *static_file_suite(void)
 	tcase_add_test(t, test_variant_identity_varies);
 	tcase_add_test(t, test_variant_conditionals_and_range);
 	tcase_add_test(t, test_variant_stale_or_off);
+	tcase_add_test(t, test_error_pages);
+	tcase_add_test(t, test_fallback);
 	suite_add_tcase(s, t);
 	return s;
 }

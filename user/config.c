@@ -108,6 +108,15 @@ static const struct setting settings[] = {
 		  "preference: codings from br, zstd, gzip (e.g.\n"
 		  "br,gzip), or \"off\" (default @)",
 	  .what = "precompressed codings (e.g. br,gzip, or off)" },
+	{ "error-page", 0, T_LIST, AT(error_page_text), .arg = "RULE",
+	  .help = "a file of the root for an error status:\n"
+		  "STATUS=/PATH, e.g. 404=/404.html (repeatable)",
+	  .what = "error page (STATUS=/PATH, 400-599, at most 16)" },
+	{ "fallback", 0, T_OPTIONAL, AT(fallback), .arg = "PATH",
+	  .help = "answer a GET or HEAD for a path that names\n"
+		  "nothing with this file of the root, as a 200\n"
+		  "(a single-page app's /index.html; default none)",
+	  .what = "fallback file (a path from the root, e.g. /index.html)" },
 	{ "max-connections", 0, T_COUNT, AT(max_conns), .def = "10000",
 	  .min = 1, .max = FS_MAX_CONNS, .arg = "N",
 	  .help = "concurrent connections (default @)",
@@ -393,6 +402,28 @@ static bool resolve_cache_control(struct server_config *c)
 	return true;
 }
 
+/* --error-page and --fallback; false after a message. */
+static bool resolve_pages(struct server_config *c)
+{
+	unsigned i;
+
+	c->error_pages.n = 0;
+	for (i = 0; i < c->error_page_text.n; i++)
+		if (!error_pages_add(&c->error_pages,
+				     c->error_page_text.v[i])) {
+			fprintf(stderr, "fileserver: invalid %s '%s'\n",
+				setting_named("error-page")->what,
+				c->error_page_text.v[i]);
+			return false;
+		}
+	if (c->fallback && !error_page_path_ok(c->fallback)) {
+		fprintf(stderr, "fileserver: invalid %s '%s'\n",
+			setting_named("fallback")->what, c->fallback);
+		return false;
+	}
+	return true;
+}
+
 /* --precompressed; false after a message. */
 static bool resolve_precompressed(struct server_config *c)
 {
@@ -526,7 +557,7 @@ enum config_action config_load(struct server_config *cfg, int argc,
 		goto bad;
 	}
 	if (!resolve_listen(cfg) || !resolve_cache_control(cfg) ||
-	    !resolve_precompressed(cfg))
+	    !resolve_precompressed(cfg) || !resolve_pages(cfg))
 		goto bad;
 	log_verbose = cfg->verbose;
 	return check ? CONFIG_CHECK : CONFIG_RUN;

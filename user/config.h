@@ -15,6 +15,7 @@
 #include "kernel_path.h"
 #include "cache_control.h"
 #include "content_coding.h"
+#include "error_pages.h"
 #include "listen_addr.h"
 
 #define WORKERS_MAX		64
@@ -53,6 +54,9 @@ struct server_config {
 	struct cache_control cache_control;	/* its rules */
 	const char *precompressed;		/* --precompressed */
 	struct coding_prefs codings;		/* its list */
+	struct config_list error_page_text;	/* --error-page */
+	struct error_pages error_pages;		/* its rules */
+	const char *fallback;			/* NULL: none */
 	const char *access_log;		/* NULL: off; "-": stderr */
 	uint64_t access_log_buffer;	/* the kernel's ring for its lines */
 	const char *user;		/* to run as once set up, if root */

@@ -9,6 +9,7 @@
 
 #include "cache_control.h"
 #include "content_coding.h"
+#include "error_pages.h"
 #include "http_response.h"
 
 /* How files are answered, from the settings: shared by userspace's answers
@@ -16,6 +17,8 @@
 struct files_conf {
 	const struct cache_control *cache_control;	/* NULL: none */
 	const struct coding_prefs *codings;	/* NULL: no variants */
+	const struct error_pages *error_pages;	/* NULL: built-in pages */
+	const char *fallback;		/* NULL: a missing path is a 404 */
 };
 
 /* Opens path (normalised, starting with '/') beneath root_fd. Nothing outside

@@ -398,8 +398,10 @@ static int server_setup(struct server *srv)
 	if (conn_table_init(&srv->conns, cfg->max_conns))
 		return -1;
 	srv->start_time = time(NULL);
-	srv->files = (struct files_conf){ .cache_control = &cfg->cache_control,
-					  .codings = &cfg->codings };
+	srv->files = (struct files_conf){
+		.cache_control = &cfg->cache_control, .codings = &cfg->codings,
+		.error_pages = &cfg->error_pages,
+		.fallback = cfg->fallback };
 	srv->nworkers = worker_count(cfg);
 	srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
 	srv->listen_main = malloc(srv->nworkers * cfg->nlisten *

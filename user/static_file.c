@@ -7,11 +7,13 @@
  * directory without index.html is 403, a directory without its slash 301.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "files.h"
 #include "http_date.h"
+#include "mime.h"
 #include "static_file.h"
 
 bool static_file_status_closes(int status)
@@ -177,7 +179,7 @@ void static_file_decide(struct static_file_plan *p,
 	const struct stat *st = rep->st;
 
 	plan_init(p);
-	file_path(p->file, req, rep->is_index);
+	snprintf(p->file, sizeof(p->file), "%s", rep->path);
 	files_head_init(&p->head, &p->etag, st, p->file, cc);
 	p->head.content_encoding = coding_name(rep->coding);
 	p->head.vary_accept_encoding = rep->vary;
@@ -246,7 +248,6 @@ static void choose_rep(int root_fd, const struct http_request *req,
 		       const struct stat *st, struct stat *vst,
 		       struct static_file_rep *rep)
 {
-	char file[sizeof(((struct static_file_plan *)0)->file)];
 	int fds[CODING_COUNT];
 	struct stat sts[CODING_COUNT];
 	unsigned have, c;
@@ -256,8 +257,7 @@ static void choose_rep(int root_fd, const struct http_request *req,
 	rep->vary = false;
 	if (!codings || codings->n == 0)
 		return;
-	file_path(file, req, rep->is_index);
-	have = files_variants(root_fd, file, st, codings, fds, sts);
+	have = files_variants(root_fd, rep->path, st, codings, fds, sts);
 	if (!have)
 		return;
 	rep->vary = true;
@@ -277,27 +277,83 @@ static void choose_rep(int root_fd, const struct http_request *req,
 	}
 }
 
+/*
+ * An error: the page --error-page gives status, with that status, as
+ * nginx's error_page; the built-in one if there is none or it cannot be
+ * opened. allow is the Allow value of a 405.
+ */
+static void plan_error(struct static_file_plan *p, int root_fd, int status,
+		       bool head_only, const char *allow,
+		       const struct files_conf *fc)
+{
+	const char *page = error_page_for(fc ? fc->error_pages : NULL, status);
+	struct stat st;
+	int fd = page ? files_open(root_fd, page, false) : -1;
+
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		static_file_error(p, status, head_only, allow);
+		return;
+	}
+	plan_init(p);
+	p->head.status = status;
+	p->head.content_type = mime_type_for(page, strlen(page));
+	p->head.content_length = st.st_size;
+	p->head.allow = allow;
+	p->close_after = static_file_status_closes(status);
+	p->file_len = st.st_size;
+	p->body = head_only || !st.st_size ? STATIC_BODY_NONE :
+					     STATIC_BODY_FILE;
+	if (p->body == STATIC_BODY_FILE)
+		p->fd = fd;
+	else
+		close(fd);
+}
+
+/* The file the fallback names, for a path that names nothing; -1 if it
+ * cannot answer (then the path is a 404 after all). */
+static int open_fallback(int root_fd, const char *fallback, struct stat *st)
+{
+	int fd = fallback ? files_open(root_fd, fallback, false) : -1;
+
+	if (fd >= 0 && (fstat(fd, st) || !S_ISREG(st->st_mode))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 /* GET or HEAD of what the path names. */
 static void plan_file(struct static_file_plan *p, int root_fd,
 		      const struct http_request *req,
 		      const struct files_conf *fc)
 {
-	struct static_file_rep rep;
+	char file[sizeof(p->file)];
+	struct static_file_rep rep = { .path = file };
 	struct stat st, vst;
 	int status = 0;
 	int fd = open_target(root_fd, req, &st, &rep.is_index, &status);
 
+	if (fd < 0 && status == 404 && fc &&
+	    (fd = open_fallback(root_fd, fc->fallback, &st)) >= 0)
+		rep.path = fc->fallback;
+	else if (fd >= 0)
+		file_path(file, req, rep.is_index);
 	if (fd < 0) {
 		if (status == 301)
 			plan_redirect(p, req);
 		else
-			static_file_error(p, status, req->method == HTTP_HEAD,
-					  NULL);
+			plan_error(p, root_fd, status,
+				   req->method == HTTP_HEAD, NULL, fc);
 		return;
 	}
 	choose_rep(root_fd, req, fc ? fc->codings : NULL, &fd, &st, &vst,
 		   &rep);
 	static_file_decide(p, req, &rep, fc ? fc->cache_control : NULL);
+	/* the kernel's key would be the path asked for, not the file's */
+	if (rep.path != file)
+		p->cacheable = false;
 	if (p->body == STATIC_BODY_FILE)
 		p->fd = fd;
 	else
@@ -314,10 +370,10 @@ void static_file_plan(struct static_file_plan *p, int root_fd,
 		plan_file(p, root_fd, req, fc);
 		break;
 	case HTTP_OTHER:
-		static_file_error(p, 501, false, NULL);
+		plan_error(p, root_fd, 501, false, NULL, fc);
 		break;
 	default:
-		static_file_error(p, 405, false, "GET, HEAD");
+		plan_error(p, root_fd, 405, false, "GET, HEAD", fc);
 		break;
 	}
 }

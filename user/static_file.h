@@ -56,9 +56,11 @@ struct static_file_plan {
 /*
  * The answer to req, a request for something beneath root_fd: a file (or
  * its precompressed variant, by Accept-Encoding), a directory's index.html,
- * a redirect, or an error. Everything but GET and HEAD is refused (405 for
- * known methods, 501 for others). fc gives the Cache-Control of a file's
- * 200, 206 and 304, and the variants looked for.
+ * a redirect, the fallback file for a path that names nothing, or an error
+ * (its page from the root if one is set). Everything but GET and HEAD is
+ * refused (405 for known methods, 501 for others). fc gives the
+ * Cache-Control of a file's 200, 206 and 304, the variants looked for, the
+ * error pages and the fallback.
  */
 void static_file_plan(struct static_file_plan *p, int root_fd,
 		      const struct http_request *req,
@@ -66,6 +68,7 @@ void static_file_plan(struct static_file_plan *p, int root_fd,
 
 /* Which representation of a file answers a request. */
 struct static_file_rep {
+	const char *path;		/* the file, from the root ("/a/b.css") */
 	const struct stat *st;		/* of what is sent */
 	bool is_index;			/* reached as a directory's index.html */
 	enum content_coding coding;	/* IDENTITY: the file itself, else its
