@@ -206,6 +206,10 @@ int fs_parse(struct __sk_buff *skb)
 	conn->head_only = cls.head_only;
 	conn->path_off = start + cls.path_off;
 	conn->path_len = cls.path_len;
+	conn->inm_off = start + cls.inm_off;
+	conn->inm_len = cls.inm_len;
+	conn->ims_off = start + cls.ims_off;
+	conn->ims_len = cls.ims_len;
 	conn->log.line_len = cls.line_len;
 	conn->log.referer_off = cls.referer_off;
 	conn->log.referer_len = cls.referer_len;
@@ -233,6 +237,67 @@ cache_lookup(struct __sk_buff *skb, const struct fs_conn *conn)
 		ref = bpf_map_lookup_elem(&file_cache, &scr->key);
 	scratch_put(depth);
 	return ref;
+}
+
+/* The len bytes of the request at off equal s[0, len); len is at most
+ * FS_ETAG_MAX. */
+static __always_inline bool skb_equals(struct __sk_buff *skb, __u32 off,
+				       __u32 len, const char *s)
+{
+	struct fs_scratch *scr;
+	bool same = false;
+	__u32 *depth, i;
+
+	if (len == 0 || len > FS_ETAG_MAX)
+		return false;
+	scr = scratch_get(&depth);
+	if (!scr)
+		return false;
+	if (!bpf_skb_load_bytes(skb, off, scr->cond,
+				NONZERO_LEN(len, FS_ETAG_MAX))) {
+		same = true;
+		for (i = 0; i < FS_ETAG_MAX && i < len; i++)
+			if (scr->cond[i] != (__u8)s[i])
+				same = false;
+	}
+	scratch_put(depth);
+	return same;
+}
+
+/*
+ * A revalidation (the classifier lets only If-None-Match and
+ * If-Modified-Since through, once each): 1 if the cached entry's 304
+ * answers it, as userspace's would; 0 if it is no revalidation, so the 200;
+ * -1 if the kernel cannot tell with certainty (a list, another ETag, a date
+ * other than the Last-Modified), for userspace. If-None-Match wins over
+ * If-Modified-Since (RFC 9110 13.2.2).
+ */
+static __always_inline int revalidation(struct __sk_buff *skb,
+					const struct fs_conn *conn,
+					const struct fs_cache_ref *ref)
+{
+	__u32 id = ref->entry, n = conn->inm_len, elen;
+	struct fs_cache_entry *e;
+	char star = '*';
+
+	if (!n && !conn->ims_len)
+		return 0;
+	e = bpf_map_lookup_elem(&cache_entries, &id);
+	if (!e || e->gen != ref->gen || !e->nm_len)
+		return -1;
+	elen = e->etag_len;
+	if (!n)
+		return conn->ims_len == FS_DATE_LEN &&
+		       skb_equals(skb, conn->ims_off, FS_DATE_LEN,
+				  e->last_modified) ? 1 : -1;
+	if (n == 1)
+		return skb_equals(skb, conn->inm_off, 1, &star) ? 1 : -1;
+	/* W/"x" matches "x": weak comparison */
+	if (n == elen + 2 && skb_equals(skb, conn->inm_off, 2, "W/"))
+		return skb_equals(skb, conn->inm_off + 2, elen, e->etag) ?
+		       1 : -1;
+	return n == elen && skb_equals(skb, conn->inm_off, elen, e->etag) ?
+	       1 : -1;
 }
 
 /*
@@ -288,6 +353,7 @@ int fs_verdict(struct __sk_buff *skb)
 	struct fs_cache_ref *ref;
 	struct fs_pending *p;
 	__u32 idx;
+	int nm;
 
 	if (!st)
 		return SK_PASS;
@@ -322,11 +388,16 @@ int fs_verdict(struct __sk_buff *skb)
 	if (!ref)
 		return pass_to_user(skb, conn, sh, cookie, st,
 				    &st->pass_cache_miss);
+	nm = revalidation(skb, conn, ref);
+	if (nm < 0)
+		return pass_to_user(skb, conn, sh, cookie, st,
+				    &st->pass_conditional);
 	idx = sh->kern_queued & (FS_PENDING_MAX - 1);
 	p = &conn->pending[idx];
 	p->entry = ref->entry;
 	p->gen = ref->gen;
 	p->head_only = conn->head_only;
+	p->not_modified = nm;
 	p->req_len = conn->msg_len;
 	p->user_before = conn->user_queued;
 	p->log = conn->log;
@@ -351,6 +422,7 @@ struct copy_ctx {
 	struct fs_cache_entry *entry;
 	struct fs_clock *clock;
 	__u32 len;			/* of the response */
+	__u32 not_modified;		/* the entry's 304, not its chunks */
 	int err;
 };
 
@@ -414,6 +486,37 @@ static long copy_step(__u64 i, void *arg)
 fail:
 	c->err = 1;
 	return 1;
+}
+
+/* The entry's 304 header block, into the one chunk grow_msg() made. */
+static __always_inline void copy_not_modified(struct copy_ctx *c)
+{
+	struct fs_cache_entry *e = c->entry;
+	void *data, *data_end;
+	__u32 off;
+
+	if (c->len > FS_NM_MAX ||
+	    bpf_msg_pull_data(c->msg, 0, FS_CHUNK_SIZE, 0)) {
+		c->err = 1;
+		return;
+	}
+	data = (void *)(long)c->msg->data;
+	data_end = (void *)(long)c->msg->data_end;
+	for (off = 0; off < FS_NM_MAX && off < c->len; off += FS_COPY_BLOCK) {
+		__u64 *dst = data + off;
+		const __u64 *src = (const __u64 *)&e->not_modified[off];
+		int k;
+
+		if ((void *)(dst + FS_COPY_BLOCK / 8) > data_end) {
+			c->err = 1;
+			return;
+		}
+#pragma unroll
+		for (k = 0; k < FS_COPY_BLOCK / 8; k++)
+			dst[k] = src[k];
+	}
+	if (stamp_date(c->msg, e->nm_date_off, c->clock))
+		c->err = 1;
 }
 
 /* Room in the send buffer: the push of a kernel response cannot wait for
@@ -486,6 +589,7 @@ static __always_inline __u64 *take_hit(struct fs_pending *p,
 
 	*head_only = p->head_only;
 	*fields = p->log;
+	c->not_modified = p->not_modified;
 	__sync_fetch_and_add(&sh->kern_sent, 1);
 	if (*size != req_len) {
 		/* skb_send_sock() sent it in pieces (the send buffer ran
@@ -507,7 +611,8 @@ static __always_inline __u64 *take_hit(struct fs_pending *p,
 	if (!e || e->gen != gen)
 		return &st->fallback_stale;
 	c->entry = e;
-	c->len = *head_only ? e->head_len : e->resp_len;
+	c->len = c->not_modified ? e->nm_len :
+		 *head_only ? e->head_len : e->resp_len;
 	c->clock = bpf_map_lookup_elem(&http_clock, &zero);
 	if (!c->clock)
 		return &st->fallback_resize;
@@ -540,7 +645,10 @@ static __always_inline int grow_msg(struct sk_msg_md *msg,
 static __always_inline int fill_msg(struct copy_ctx *c, __u32 nchunks,
 				    __u32 req_len)
 {
-	bpf_loop(nchunks, copy_step, c, 0);
+	if (c->not_modified)
+		copy_not_modified(c);
+	else
+		bpf_loop(nchunks, copy_step, c, 0);
 	if (c->err ||
 	    bpf_msg_pop_data(c->msg, c->len,
 			     nchunks * FS_CHUNK_SIZE - c->len + req_len, 0))
@@ -622,7 +730,6 @@ log_begin(struct sk_msg_md *msg, const struct tcp_sock *tp, __u64 cookie,
 		__builtin_memset(r->addr, 0, sizeof(r->addr));
 		__builtin_memcpy(r->addr, &skc->skc_daddr, 4);
 	}
-	r->status = 200;
 	r->line_len = log_copy(r->line, FS_LOG_LINE_MAX, msg, 0, f->line_len,
 			       size);
 	r->referer_len = log_copy(r->referer, FS_LOG_FIELD_MAX, msg,
@@ -634,12 +741,14 @@ log_begin(struct sk_msg_md *msg, const struct tcp_sock *tp, __u64 cookie,
 /* The response went out: the record goes to userspace. The drain reads
  * the ring on a timer; it is woken early only once the ring is a quarter
  * full, so that lines are written in batches. */
-static __always_inline void log_end(struct fs_log_record *r, __u32 body)
+static __always_inline void log_end(struct fs_log_record *r, __u16 status,
+				    __u32 body)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
 	if (!r)
 		return;
+	r->status = status;
 	r->body_bytes = body;
 	if (bpf_ringbuf_query(&access_ring, BPF_RB_AVAIL_DATA) >
 	    bpf_ringbuf_query(&access_ring, BPF_RB_RING_SIZE) / 4)
@@ -680,10 +789,13 @@ static __always_inline int answer(struct sk_msg_md *msg,
 		log_cancel(rec);
 		return SK_DROP;
 	}
-	log_end(rec, c.len - (head_only ? c.len : c.entry->head_len));
+	log_end(rec, c.not_modified ? 304 : 200,
+		head_only || c.not_modified ? 0 : c.len - c.entry->head_len);
 	st->kernel_hits++;
 	st->kernel_bytes += c.len;
 	st->kernel_head_hits += head_only;
+	st->kernel_not_modified += c.not_modified;
+	st->kernel_head_not_modified += c.not_modified & head_only;
 	st->kernel_rx_bytes += size;
 	return SK_PASS;
 }

@@ -84,6 +84,7 @@ struct fs_scratch {
 	__u8 head[FS_SCAN_MAX];
 	struct http_scan scan;
 	struct fs_cache_key key;
+	__u8 cond[FS_ETAG_MAX];		/* a revalidation's value */
 };
 
 struct {

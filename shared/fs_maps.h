@@ -27,6 +27,10 @@
 #define FS_PENDING_MAX		8
 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
 #define FS_DATE_LEN		29
+/* Longest ETag a cached response may have, quotes included; and room for
+ * its 304 header block. */
+#define FS_ETAG_MAX		64
+#define FS_NM_MAX		512
 /* Bytes the access log keeps of a request line, and of a Referer or
  * User-Agent, with the NUL: the same cut for either path's lines. */
 #define FS_LOG_LINE_MAX		512
@@ -42,7 +46,8 @@ struct fs_cache_ref {
 	__u32 gen;		/* must equal the entry's gen when sent */
 };
 
-/* cache_entries[entry]: where a response lives and how long it is. */
+/* cache_entries[entry]: where a response lives and how long it is, and
+ * what a revalidation of it is compared with and answered by. */
 struct fs_cache_entry {
 	__u32 gen;		/* bumped by userspace whenever the slot is reused */
 	__u32 resp_len;		/* header block + body */
@@ -50,6 +55,15 @@ struct fs_cache_entry {
 	__u32 date_off;		/* offset of the Date value in the header block */
 	__u32 nchunks;
 	__u32 chunk[FS_ENTRY_MAX_CHUNKS];	/* indices into cache_chunks */
+	/* If-None-Match matches this ETag (weakly: W/ too), or "*" */
+	__u32 etag_len;
+	char etag[FS_ETAG_MAX];
+	/* If-Modified-Since, without If-None-Match, names exactly this */
+	char last_modified[FS_DATE_LEN + 3];
+	/* then the answer is this 304 header block */
+	__u32 nm_len;
+	__u32 nm_date_off;
+	char not_modified[FS_NM_MAX];
 };
 
 struct fs_chunk {
@@ -123,7 +137,7 @@ struct fs_pending {
 	__u32 head_only;	/* HEAD: send the header block only */
 	__u32 req_len;		/* request bytes redirected */
 	struct fs_log_fields log;
-	__u32 pad;
+	__u32 not_modified;	/* a revalidation that matched: the 304 */
 };
 
 /* conn_store (socket storage): kernel-private per-connection state. */
@@ -136,6 +150,10 @@ struct fs_conn {
 	__u32 head_only;
 	__u32 path_off;		/* relative to the skb, not the message */
 	__u32 path_len;
+	__u32 inm_off;		/* If-None-Match value, as path_off */
+	__u32 inm_len;		/* 0: none */
+	__u32 ims_off;		/* If-Modified-Since value, as path_off */
+	__u32 ims_len;
 	struct fs_log_fields log;	/* relative to the message */
 	/* Requests for userspace travel the backlog as a byte stream between
 	 * the kernel responses: the verdict counts what it queues, fs_respond
@@ -154,6 +172,8 @@ struct fs_stats {
 	__u64 kernel_hits;		/* responses built in the kernel */
 	__u64 kernel_bytes;		/* response bytes built in the kernel */
 	__u64 kernel_head_hits;		/* of kernel_hits, HEAD requests */
+	__u64 kernel_not_modified;	/* of kernel_hits, 304s */
+	__u64 kernel_head_not_modified;	/* of those, to HEAD requests */
 	__u64 kernel_rx_bytes;		/* request bytes of kernel_hits */
 	__u64 user_requests;		/* messages passed to userspace */
 	__u64 user_bytes;		/* request bytes passed to userspace */
@@ -163,6 +183,8 @@ struct fs_stats {
 	__u64 pass_conn_busy;		/* userspace still owes a response */
 	__u64 pass_unframed;		/* stream the kernel cannot frame */
 	__u64 pass_queue_full;		/* FS_PENDING_MAX responses queued */
+	__u64 pass_conditional;		/* a revalidation the kernel cannot
+					 * answer with certainty */
 	__u64 pass_no_conn;		/* socket without kernel state */
 	__u64 fallback_stale;		/* entry replaced before sk_msg ran */
 	__u64 fallback_resize;		/* could not size the message */

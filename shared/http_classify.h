@@ -6,8 +6,10 @@
  *  - framing: where the request ends, or that the kernel cannot tell safely
  *    (a body, a bare LF, a head longer than FS_SCAN_MAX), in which case the
  *    whole connection is left to userspace;
- *  - cacheability: whether the answer depends on nothing but the path, so that
- *    a cached response is byte-for-byte what userspace would send.
+ *  - cacheability: whether the answer depends on nothing but the path (and,
+ *    for a revalidation, the If-None-Match or If-Modified-Since value the
+ *    kernel compares with the cached entry's), so that a cached response is
+ *    byte-for-byte what userspace would send.
  *
  * On the way it notes where the access log's fields lie (request line,
  * Referer, User-Agent), for the kernel's log records.
@@ -44,6 +46,13 @@ struct http_class {
 	__u32 referer_len;
 	__u32 agent_off;
 	__u32 agent_len;
+	/* A revalidation the kernel may answer with the entry's 304: the
+	 * If-None-Match and If-Modified-Since values (without OWS; length 0:
+	 * absent), each at most once. */
+	__u32 inm_off;
+	__u32 inm_len;
+	__u32 ims_off;
+	__u32 ims_len;
 };
 
 enum http_scan_state {
@@ -71,20 +80,27 @@ enum http_field_id {
 	FIELD_EXPECT,
 	FIELD_REFERER,		/* logged, not looked at */
 	FIELD_USER_AGENT,	/* logged, not looked at */
+	FIELD_IF_NONE_MATCH,	/* compared by the kernel */
+	FIELD_IF_MODIFIED_SINCE,
 	FIELD_IF_,		/* a prefix: every conditional header */
 	FIELD_COUNT,
 };
 
-#define HTTP_FIELD_NAME_MAX	18
+/* Room for a name; the table is 16 of them, a power of two in all, so that
+ * an index into it can be masked into bounds (the verifier loses the bounds
+ * of k * HTTP_FIELD_NAME_MAX + pos once the loop over k is unrolled). */
+#define HTTP_FIELD_NAME_MAX	32
+#define HTTP_FIELD_SLOTS	16
 #define HTTP_FIELD_PREFIX	(1u << FIELD_IF_)
 
-static const char http_field_names[FIELD_COUNT][HTTP_FIELD_NAME_MAX] = {
+static const char http_field_names[HTTP_FIELD_SLOTS][HTTP_FIELD_NAME_MAX] = {
 	"host", "content-length", "transfer-encoding", "range",
-	"connection", "expect", "referer", "user-agent", "if-",
+	"connection", "expect", "referer", "user-agent", "if-none-match",
+	"if-modified-since", "if-",
 };
 
 static const __u8 http_field_lens[FIELD_COUNT] = {
-	4, 14, 17, 5, 10, 6, 7, 10, 3
+	4, 14, 17, 5, 10, 6, 7, 10, 13, 17, 3
 };
 
 /* Field lines userspace takes (its HTTP_MAX_HEADERS): more is a 431 there,
@@ -137,25 +153,31 @@ static __always_inline void http_scan_unsafe(struct http_scan *s)
 	s->out.cacheable = 0;
 }
 
-/* Narrow field_mask to the names that have c at position pos. */
+/*
+ * Narrow field_mask to the names that have c at position pos. Without a
+ * branch: each name's test is arithmetic, so the verifier walks one path
+ * per byte instead of two per name (with 11 names, branching on each went
+ * past its limit of a million instructions).
+ */
 static __always_inline void http_match_name(struct http_scan *s, __u8 c)
 {
-	__u32 pos = s->pos;
+	__u32 pos = s->pos, mask = s->field_mask, lc = http_lower(c);
 	__u32 k;
 
 	for (k = 0; k < FIELD_COUNT; k++) {
-		__u32 bit = 1u << k;
+		__u32 at = (k * HTTP_FIELD_NAME_MAX + pos) &
+			   (sizeof(http_field_names) - 1);
+		/* pos < the name's length; its byte there is c */
+		__u32 in = (pos - http_field_lens[k]) >> 31;
+		__u32 eq = ((((const __u8 *)http_field_names)[at] ^ lc) - 1) >>
+			   31;
+		__u32 prefix = (HTTP_FIELD_PREFIX >> k) & 1;
+		/* inside the name: c must match; past it: a prefix name */
+		__u32 keep = (in & eq) | ((in ^ 1) & prefix);
 
-		if (!(s->field_mask & bit))
-			continue;
-		if (pos >= http_field_lens[k] || pos >= HTTP_FIELD_NAME_MAX) {
-			if (!(bit & HTTP_FIELD_PREFIX))
-				s->field_mask &= ~bit;
-			continue;
-		}
-		if ((__u8)http_field_names[k][pos] != http_lower(c))
-			s->field_mask &= ~bit;
+		mask &= ~((keep ^ 1) << k);
 	}
+	s->field_mask = mask;
 }
 
 /* The name ended at ':': which field is it? */
@@ -209,9 +231,23 @@ static __always_inline void http_end_field(struct http_scan *s)
 		http_log_value(s, FIELD_USER_AGENT, &s->out.agent_off,
 			       &s->out.agent_len);
 		break;
+	/* twice, or empty: userspace's to make sense of */
+	case FIELD_IF_NONE_MATCH:
+		if (s->out.inm_len || s->val_end == s->val_start)
+			s->out.cacheable = 0;
+		s->out.inm_off = s->val_start;
+		s->out.inm_len = s->val_end - s->val_start;
+		break;
+	case FIELD_IF_MODIFIED_SINCE:
+		if (s->out.ims_len || s->val_end == s->val_start)
+			s->out.cacheable = 0;
+		s->out.ims_off = s->val_start;
+		s->out.ims_len = s->val_end - s->val_start;
+		break;
 	case FIELD_COUNT:
 		break;
-	default:		/* Range, Expect, If-*: the answer depends on them */
+	default:		/* Range, Expect, other If-*: the answer depends
+				 * on them */
 		s->out.cacheable = 0;
 		break;
 	}

@@ -618,6 +618,51 @@ class Lifecycle:
             time.sleep(0.05)
         return True
 
+    def test_revalidation(self):
+        """A browser's revalidation of a cached file, by If-None-Match
+        (the ETag, W/ of it, *) or by If-Modified-Since (the Last-Modified
+        date): the kernel answers it with a 304 byte for byte userspace's,
+        Date aside; what it cannot judge with certainty (another ETag, a
+        list, another date) userspace does."""
+        s = self.own_server()
+        c = Client(s.port)
+        self.addCleanup(c.close)
+        first = c.get("/b.txt")
+        etag, lm = first.headers["etag"], first.headers["last-modified"]
+        # the same 304, from userspace (a connection's first request)
+        u = Client(s.port)
+        self.addCleanup(u.close)
+        user_304 = u.get("/b.txt", headers=["If-None-Match: " + etag])
+        self.assertEqual(user_304.status, 304)
+        nodate = lambda r: re.sub(rb"\r\nDate: [^\r]*", b"", r.raw_head)
+        before = s.stats() if self.kernel else {}
+        for h, status, kernel in (("If-None-Match: " + etag, 304, 1),
+                                  ("If-None-Match: W/" + etag, 304, 1),
+                                  ("If-None-Match: *", 304, 1),
+                                  ("If-Modified-Since: " + lm, 304, 1),
+                                  ('If-None-Match: "other"', 200, 0),
+                                  ('If-None-Match: "x", ' + etag, 304, 0),
+                                  ("If-Modified-Since: Fri, 01 Jan 2100 "
+                                   "00:00:00 GMT", 304, 0)):
+            hits = s.stats()["kernel_hits"] if self.kernel else 0
+            r = c.get("/b.txt", headers=[h])
+            self.assertEqual(r.status, status, h)
+            if status == 304:
+                self.assertEqual(r.body, b"")
+                self.assertEqual(nodate(r), nodate(user_304), h)
+            else:
+                self.assertEqual(r.body, self.files["/b.txt"])
+            if self.kernel:
+                self.assertEqual(s.stats()["kernel_hits"] - hits, kernel, h)
+        if self.kernel:
+            after = s.stats()
+            self.assertEqual(after["kernel_not_modified"] -
+                             before["kernel_not_modified"], 4)
+            m = self.metrics(s.port)
+            self.assertGreaterEqual(
+                m['fileserver_requests_total{path="kernel",method="GET",'
+                  'code="3xx"}'], 4)
+
     def test_error_page_and_fallback(self):
         """--error-page: a 404 answered with a file of the root, status
         kept; --fallback: a path that names nothing answered with the file

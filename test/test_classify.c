@@ -131,12 +131,39 @@ END_TEST
 START_TEST(headers_that_change_the_answer)
 {
 	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1\r\n\r\n");
-	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nIf-None-Match: \"x\"\r\n\r\n");
-	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nif-modified-since: x\r\n\r\n");
 	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n");
+	/* preconditions other than a revalidation's */
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nIf-Match: \"x\"\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nIf-Unmodified-Since: x\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nIf-Range: \"x\"\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nIf-None-Matches: x\r\n\r\n");
+	/* a revalidation's field twice, or empty: userspace's */
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nIf-None-Match: \"x\"\r\n"
+				    "If-None-Match: \"y\"\r\n\r\n");
+	assert_framed_not_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nIf-Modified-Since: \r\n\r\n");
 	/* names that merely start like one of those are harmless */
 	assert_cacheable("GET /a HTTP/1.1\r\nHost: a\r\nRanges: x\r\nHosts: y\r\n\r\n",
 			 "/a", 0);
+}
+END_TEST
+
+/* If-None-Match and If-Modified-Since: cacheable, the kernel compares
+ * their values (without OWS) with the cached entry's. */
+START_TEST(revalidations_are_located)
+{
+	const char *req = "GET /a HTTP/1.1\r\nHost: a\r\n"
+			  "If-None-Match:  W/\"abc\" \r\n"
+			  "if-modified-since: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n";
+	struct http_class c = classify(req);
+
+	ck_assert(c.cacheable);
+	ck_assert_uint_eq(c.inm_len, 7);
+	ck_assert_mem_eq(req + c.inm_off, "W/\"abc\"", 7);
+	ck_assert_uint_eq(c.ims_len, 29);
+	ck_assert_mem_eq(req + c.ims_off, "Sun, 06 Nov 1994", 16);
+	c = classify("GET /a HTTP/1.1\r\nHost: a\r\n\r\n");
+	ck_assert_uint_eq(c.inm_len, 0);
+	ck_assert_uint_eq(c.ims_len, 0);
 }
 END_TEST
 
@@ -272,6 +299,7 @@ int main(void)
 	tcase_add_test(tc, long_path_not_cacheable);
 	tcase_add_test(tc, headers_that_change_the_answer);
 	tcase_add_test(tc, host_required_once);
+	tcase_add_test(tc, revalidations_are_located);
 	tcase_add_test(tc, malformed_headers);
 	tcase_add_test(tc, what_userspace_refuses);
 	tcase_add_test(tc, request_line_without_version_is_unsafe);

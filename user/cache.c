@@ -16,7 +16,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,6 +29,7 @@
 #include "clock.h"
 #include "files.h"
 #include "http_classify.h"
+#include "http_date.h"
 #include "kernel_path.h"
 #include "log.h"
 #include "metrics.h"
@@ -418,23 +418,41 @@ static uint32_t watch_dirs(struct cache *c, const char *file)
 
 /* ---- admission ------------------------------------------------------- */
 
-/* Writes the response and its entry, then publishes the key. */
+/* What the kernel compares a revalidation with, and the 304 it answers
+ * then: the head of userspace's own 304 (static_file_decide()). Left
+ * empty, which nothing matches, if the ETag or the head does not fit. */
+static void entry_revalidation(struct fs_cache_entry *me,
+			       const struct http_head *h)
+{
+	struct http_head nm = *h;
+	size_t date_off = 0;
+
+	nm.status = 304;
+	me->nm_len = http_head_build(me->not_modified, sizeof(me->not_modified),
+				     &nm, &date_off);
+	me->nm_date_off = date_off;
+	if (!me->nm_len || h->etag->len > sizeof(me->etag)) {
+		me->nm_len = 0;
+		return;
+	}
+	me->etag_len = h->etag->len;
+	memcpy(me->etag, h->etag->text, h->etag->len);
+	http_date_format(h->last_modified, me->last_modified);
+}
+
+/* Writes the response (me: its lengths) and its entry, then publishes the
+ * key. */
 static bool entry_publish(struct cache *c, uint32_t id, const char *resp,
-			  size_t head_len, size_t date_off, size_t resp_len)
+			  struct fs_cache_entry *me)
 {
 	struct entry *e = &c->entries[id];
-	struct fs_cache_entry me = {
-		.gen = ++e->gen,
-		.resp_len = resp_len,
-		.head_len = head_len,
-		.date_off = date_off,
-		.nchunks = e->nchunks,
-	};
 	int err = kernel_path_cache_write(c->kp, e->chunks, e->nchunks, resp);
 
-	memcpy(me.chunk, e->chunks, e->nchunks * sizeof(*e->chunks));
+	me->gen = ++e->gen;
+	me->nchunks = e->nchunks;
+	memcpy(me->chunk, e->chunks, e->nchunks * sizeof(*e->chunks));
 	if (!err)
-		err = kernel_path_cache_publish(c->kp, &e->key, id, &me);
+		err = kernel_path_cache_publish(c->kp, &e->key, id, me);
 	if (err)
 		log_warn("cache: publishing '%s': %s", e->file, strerror(-err));
 	return !err;
@@ -445,6 +463,7 @@ static bool entry_fill(struct cache *c, uint32_t id, int fd,
 		       const struct stat *st)
 {
 	struct entry *e = &c->entries[id];
+	struct fs_cache_entry me;
 	struct http_etag etag;
 	struct http_head h;
 	size_t head_len, date_off, resp_len;
@@ -455,6 +474,10 @@ static bool entry_fill(struct cache *c, uint32_t id, int fd,
 	files_head_init(&h, &etag, st, e->file, c->fc->cache_control);
 	head_len = http_head_build(head, sizeof(head), &h, &date_off);
 	resp_len = head_len + st->st_size;
+	me = (struct fs_cache_entry){ .resp_len = resp_len,
+				      .head_len = head_len,
+				      .date_off = date_off };
+	entry_revalidation(&me, &h);
 	n = (resp_len + FS_CHUNK_SIZE - 1) / FS_CHUNK_SIZE;
 	if (head_len == 0 || date_off + FS_DATE_LEN > FS_CHUNK_SIZE ||
 	    n > FS_ENTRY_MAX_CHUNKS)
@@ -473,7 +496,7 @@ static bool entry_fill(struct cache *c, uint32_t id, int fd,
 	/* only now can entry_reclaim() give the chunks back */
 	for (e->nchunks = 0; e->nchunks < n; e->nchunks++)
 		e->chunks[e->nchunks] = c->free_chunks[--c->nfree_chunks];
-	ok = entry_publish(c, id, resp, head_len, date_off, resp_len);
+	ok = entry_publish(c, id, resp, &me);
 out:
 	free(resp);
 	return ok;
@@ -561,57 +584,6 @@ bool cache_admit(struct cache *c, const char *key, const char *file)
 	admitted = admit(c, key, file);
 	pthread_mutex_unlock(&c->lock);
 	return admitted;
-}
-
-/* nftw() passes no context: these are it, under the lock. */
-static struct cache *preload_cache;
-static uint64_t preload_max;
-static const char *preload_reserved;
-static dev_t preload_dev;		/* the root's filesystem */
-
-static int preload_one(const char *path, const struct stat *st, int type,
-		       struct FTW *ftw)
-{
-	char key[FS_KEY_MAX + 1];
-	const char *rel = path + strlen(preload_cache->root_path);
-	size_t len;
-
-	if (type == FTW_D) {
-		if (ftw->level == 0)
-			preload_dev = st->st_dev;
-		/* Not into filesystems mounted below the root. Files are not
-		 * checked: on an overlayfs over layers of different
-		 * filesystems (without xino) they report their layer's. */
-		return st->st_dev == preload_dev ? FTW_CONTINUE :
-						   FTW_SKIP_SUBTREE;
-	}
-	if (type != FTW_F || !S_ISREG(st->st_mode) ||
-	    (uint64_t)st->st_size > preload_max ||
-	    (preload_reserved && strcmp(rel, preload_reserved) == 0))
-		return FTW_CONTINUE;
-	admit(preload_cache, rel, rel);
-	/* A directory's index is also what "/dir/" answers with. */
-	len = strlen(rel);
-	if (len >= 10 && strcmp(rel + len - 10, "index.html") == 0 &&
-	    len - 10 < sizeof(key)) {
-		memcpy(key, rel, len - 10);
-		key[len - 10] = '\0';
-		admit(preload_cache, key, rel);
-	}
-	return FTW_CONTINUE;
-}
-
-void cache_preload(struct cache *c, uint64_t max_size, const char *reserved)
-{
-	pthread_mutex_lock(&c->lock);
-	preload_cache = c;
-	preload_reserved = reserved;
-	preload_max = max_size < c->max_file ? max_size : c->max_file;
-	if (nftw(c->root_path, preload_one, 16, FTW_PHYS | FTW_ACTIONRETVAL))
-		log_warn("cache: scanning '%s': %s", c->root_path,
-			 strerror(errno));
-	preload_cache = NULL;
-	pthread_mutex_unlock(&c->lock);
 }
 
 /* ---- invalidation ---------------------------------------------------- */

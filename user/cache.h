@@ -33,9 +33,11 @@ void cache_free(struct cache *c);
  * symlink, too large, or changing while read are not cached. */
 bool cache_admit(struct cache *c, const char *key, const char *file);
 
-/* Caches the small files of the document root, as a start; a file whose
- * key is reserved (answered by the server itself) is skipped. */
-void cache_preload(struct cache *c, uint64_t max_size, const char *reserved);
+/* Caches the files of the document root (root_path, as cache_new() got it)
+ * up to max_size bytes, as a start; a file whose key is reserved (answered
+ * by the server itself) is skipped. In cache_preload.c. */
+void cache_preload(struct cache *c, const char *root_path, uint64_t max_size,
+		   const char *reserved);
 
 /* The fd to read inotify events from, and what to do with them. */
 int cache_event_fd(const struct cache *c);

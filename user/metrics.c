@@ -66,12 +66,25 @@ static void requests(struct out *o, const struct user_metrics *u,
 	family(o, "fileserver_requests_total", "counter",
 	       "Responses sent, by who answered, method and status class.");
 	if (k) {
-		put(o, "fileserver_requests_total{path=\"kernel\",method=\"GET\","
-		       "code=\"2xx\"} %llu\n",
-		    (unsigned long long)(k->kernel_hits - k->kernel_head_hits));
-		put(o, "fileserver_requests_total{path=\"kernel\",method=\"HEAD\","
-		       "code=\"2xx\"} %llu\n",
-		    (unsigned long long)k->kernel_head_hits);
+		uint64_t get_nm = k->kernel_not_modified -
+				  k->kernel_head_not_modified;
+		const struct {
+			const char *method, *code;
+			uint64_t n;
+		} kern[] = {
+			{ "GET", "2xx", k->kernel_hits - k->kernel_head_hits -
+					get_nm },
+			{ "HEAD", "2xx", k->kernel_head_hits -
+					 k->kernel_head_not_modified },
+			{ "GET", "3xx", get_nm },
+			{ "HEAD", "3xx", k->kernel_head_not_modified },
+		};
+
+		for (c = 0; c < (int)(sizeof(kern) / sizeof(kern[0])); c++)
+			put(o, "fileserver_requests_total{path=\"kernel\","
+			       "method=\"%s\",code=\"%s\"} %llu\n",
+			    kern[c].method, kern[c].code,
+			    (unsigned long long)kern[c].n);
 	}
 	for (m = 0; m < METRICS_METHODS; m++)
 		for (c = 0; c < 5; c++) {
@@ -158,6 +171,7 @@ static void kernel_reasons(struct out *o, const struct fs_stats *k)
 		{ "conn_busy", offsetof(struct fs_stats, pass_conn_busy) },
 		{ "unframed", offsetof(struct fs_stats, pass_unframed) },
 		{ "queue_full", offsetof(struct fs_stats, pass_queue_full) },
+		{ "conditional", offsetof(struct fs_stats, pass_conditional) },
 		{ "no_conn", offsetof(struct fs_stats, pass_no_conn) },
 	}, fallbacks[] = {
 		{ "stale", offsetof(struct fs_stats, fallback_stale) },

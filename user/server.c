@@ -210,7 +210,9 @@ static void preload(struct server *srv)
 {
 	const struct server_config *cfg = srv->cfg;
 
-	cache_preload(srv->cache, PRELOAD_MAX,
+	cache_preload(srv->cache, ".",
+		      PRELOAD_MAX < cfg->cache_max_file ? PRELOAD_MAX :
+		      cfg->cache_max_file,
 		      cfg->metrics_port && cfg->metrics_port != cfg->port ?
 		      NULL : METRICS_PATH);
 }

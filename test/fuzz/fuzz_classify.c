@@ -14,7 +14,8 @@
  * version-less request line, a head over FS_SCAN_MAX are unsafe; cacheable:
  * GET/HEAD, plain path under FS_KEY_MAX bytes, HTTP/1.1 or HTTP/1.0 with a
  * Connection field, one Host of uri-host bytes, token field names, at most
- * 100 field lines, Connection absent or keep-alive, no Range/Expect/If-*, no
+ * 100 field lines, Connection absent or keep-alive, no Range/Expect/If-*
+ * but one non-empty If-None-Match and one non-empty If-Modified-Since, no
  * control bytes).
  * Any difference, either way, aborts with the input shown.
  */
@@ -141,9 +142,11 @@ static bool ref_host_char(uint8_t c)
 }
 
 /* A header line [ls, le): does it keep the request cacheable? Counts the
- * Host and the (keep-alive) Connection fields. */
+ * Host and the (keep-alive) Connection fields, and revalidation ones in
+ * reval[0] (If-None-Match) and reval[1] (If-Modified-Since). */
 static bool ref_field_ok(const uint8_t *d, size_t ls, size_t le,
-			 unsigned *hosts, unsigned *connections)
+			 unsigned *hosts, unsigned *connections,
+			 unsigned reval[2])
 {
 	size_t i, nl;
 	const uint8_t *name = d + ls, *v;
@@ -170,6 +173,18 @@ static bool ref_field_ok(const uint8_t *d, size_t ls, size_t le,
 				return false;
 		return true;
 	}
+	if (fuzz_ieq(name, nl, "if-none-match") ||
+	    fuzz_ieq(name, nl, "if-modified-since")) {
+		unsigned *n = &reval[nl == 13 ? 0 : 1];
+
+		while (vn && (v[0] == ' ' || v[0] == '\t')) {
+			v++;
+			vn--;
+		}
+		while (vn && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
+			vn--;
+		return vn > 0 && ++*n == 1;
+	}
 	if (fuzz_ieq(name, nl, "range") || fuzz_ieq(name, nl, "expect") ||
 	    (nl >= 3 && fuzz_ieq(name, 3, "if-")))
 		return false;
@@ -190,7 +205,7 @@ static bool ref_field_ok(const uint8_t *d, size_t ls, size_t le,
 static void ref_cacheable(const uint8_t *d, struct ref *r)
 {
 	size_t h = r->head_len, e0, s1, p0, pe, q, i, ls;
-	unsigned hosts = 0, connections = 0;
+	unsigned hosts = 0, connections = 0, reval[2] = { 0, 0 };
 	bool http10;
 	const uint8_t *sp;
 
@@ -234,7 +249,8 @@ static void ref_cacheable(const uint8_t *d, struct ref *r)
 							     h - ls) - d);
 
 		/* over 100 field lines: userspace answers 431 */
-		if (i == 100 || !ref_field_ok(d, ls, le, &hosts, &connections))
+		if (i == 100 ||
+		    !ref_field_ok(d, ls, le, &hosts, &connections, reval))
 			return;
 		ls = le + 2;
 	}

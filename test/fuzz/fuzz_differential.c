@@ -15,11 +15,14 @@
  * direction that matters; anything else aborts with the input shown:
  *
  *  1. C cacheable (the kernel may answer from its cache, so its answer must
- *     be the 200 userspace would send):
+ *     be the 200, or for a revalidation it can judge the 304, userspace
+ *     would send):
  *     U = DONE with head_len = C.head_len, method GET or HEAD as
  *     C.head_only says, HTTP/1.1 or 1.0, keep_alive (which for 1.0 takes a
- *     Connection: keep-alive), has_host, no If-None-Match,
- *     If-Modified-Since, If-Range or Range, content_length 0, and U's
+ *     Connection: keep-alive), has_host, no If-Match,
+ *     If-Unmodified-Since, If-Range or Range (an If-None-Match where U reads
+ *     it, an If-Modified-Since whose bytes mean the date U parsed),
+ *     content_length 0, and U's
  *     decoded, normalised path equal to the raw bytes C keys the cache
  *     with (C only accepts paths that need no decoding or normalisation),
  *     with U's target starting where C's path does; and the access log
@@ -47,6 +50,7 @@
 #include <string.h>
 
 #include "http_classify.h"
+#include "http_date.h"
 #include "http_request.h"
 
 #include "fuzz_util.h"
@@ -164,9 +168,8 @@ static void check_cacheable(const uint8_t *d, size_t off,
 	CHECK(q->keep_alive,
 	      "kernel answers keep-alive, userspace would close");
 	CHECK(q->has_host, "kernel answers without userspace seeing a Host");
-	CHECK(!q->if_none_match && !q->if_range && q->if_modified_since == -1 &&
-	      !q->if_match && q->if_unmodified_since == -1,
-	      "kernel answers 200 to a conditional request");
+	CHECK(!q->if_range && !q->if_match && q->if_unmodified_since == -1,
+	      "kernel answers a request with a precondition");
 	CHECK(!q->range.present, "kernel answers 200 to a Range request");
 	CHECK(q->content_length == 0,
 	      "kernel answers a request with a %llu-byte body",
@@ -185,6 +188,18 @@ static void check_cacheable(const uint8_t *d, size_t off,
 		     c->referer_off, c->referer_len);
 	check_logged(d, "User-Agent", q->user_agent, q->user_agent_len,
 		     c->agent_off, c->agent_len);
+	/* a revalidation: the kernel compares what userspace would read */
+	check_logged(d, "If-None-Match", q->if_none_match,
+		     q->if_none_match_len, c->inm_off, c->inm_len);
+	if (c->ims_len) {
+		time_t t = http_date_parse((const char *)d + c->ims_off,
+					   c->ims_len);
+
+		CHECK(t == -1 || t == q->if_modified_since,
+		      "If-Modified-Since at %u: %lld for the kernel's bytes, "
+		      "%lld for userspace", c->ims_off, (long long)t,
+		      (long long)q->if_modified_since);
+	}
 }
 
 /* One request at the start of d[0, m). Returns its length if both sides
@@ -214,6 +229,9 @@ static size_t check_request(const uint8_t *d, size_t m, size_t off)
 	if (req.user_agent)
 		req.user_agent = (const char *)d +
 				 (req.user_agent - (const char *)copy);
+	if (req.if_none_match)
+		req.if_none_match = (const char *)d +
+				    (req.if_none_match - (const char *)copy);
 
 	switch (s.out.frame) {
 	case HTTP_FRAME_DONE:
