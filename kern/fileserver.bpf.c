@@ -210,6 +210,7 @@ int fs_parse(struct __sk_buff *skb)
 	conn->inm_len = cls.inm_len;
 	conn->ims_off = start + cls.ims_off;
 	conn->ims_len = cls.ims_len;
+	conn->ae_enc = cls.ae_complex ? FS_ENC_NONE : cls.ae_mask;
 	conn->log.line_len = cls.line_len;
 	conn->log.referer_off = cls.referer_off;
 	conn->log.referer_len = cls.referer_len;
@@ -218,7 +219,9 @@ int fs_parse(struct __sk_buff *skb)
 	return msg_len;
 }
 
-/* Look the request path up in file_cache. */
+/* Look the request up in file_cache: its path, for a file without
+ * variants; else its path and accepted codings, for the representation
+ * userspace would choose (none if only userspace can read what it accepts). */
 static __always_inline struct fs_cache_ref *
 cache_lookup(struct __sk_buff *skb, const struct fs_conn *conn)
 {
@@ -233,8 +236,14 @@ cache_lookup(struct __sk_buff *skb, const struct fs_conn *conn)
 		return NULL;
 	__builtin_memset(&scr->key, 0, sizeof(scr->key));
 	if (!bpf_skb_load_bytes(skb, conn->path_off, scr->key.path,
-				NONZERO_LEN(plen, FS_KEY_MAX)))
+				NONZERO_LEN(plen, FS_KEY_MAX))) {
+		scr->key.enc = FS_ENC_ANY;
 		ref = bpf_map_lookup_elem(&file_cache, &scr->key);
+		if (!ref && conn->ae_enc < FS_ENC_MASKS) {
+			scr->key.enc = conn->ae_enc;
+			ref = bpf_map_lookup_elem(&file_cache, &scr->key);
+		}
+	}
 	scratch_put(depth);
 	return ref;
 }

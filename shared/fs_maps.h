@@ -36,9 +36,25 @@
 #define FS_LOG_LINE_MAX		512
 #define FS_LOG_FIELD_MAX	256
 
-/* file_cache: request path -> entry. The key is zero-padded. */
+/* Codings of precompressed variants a request accepts (Accept-Encoding),
+ * as bits; an encoding of a key is such a mask, or FS_ENC_ANY. */
+#define FS_ENC_BR		1
+#define FS_ENC_ZSTD		2
+#define FS_ENC_GZIP		4
+#define FS_ENC_MASKS		8	/* the masks: 0 to 7 */
+#define FS_ENC_ANY		8	/* a file without variants */
+#define FS_ENC_NONE		9	/* a request only userspace can place */
+
+/*
+ * file_cache: request path and encoding -> entry. The path is zero-padded.
+ * A file without precompressed variants has one key, FS_ENC_ANY: its answer
+ * depends on no Accept-Encoding. One with variants has a key per mask of
+ * accepted codings, each naming the representation userspace would choose
+ * for a list of exactly those (content_coding.c).
+ */
 struct fs_cache_key {
 	char path[FS_KEY_MAX];
+	__u32 enc;
 };
 
 struct fs_cache_ref {
@@ -154,6 +170,8 @@ struct fs_conn {
 	__u32 inm_len;		/* 0: none */
 	__u32 ims_off;		/* If-Modified-Since value, as path_off */
 	__u32 ims_len;
+	__u32 ae_enc;		/* accepted codings, or FS_ENC_NONE */
+	__u32 pad0;
 	struct fs_log_fields log;	/* relative to the message */
 	/* Requests for userspace travel the backlog as a byte stream between
 	 * the kernel responses: the verdict counts what it queues, fs_respond

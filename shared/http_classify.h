@@ -53,6 +53,12 @@ struct http_class {
 	__u32 inm_len;
 	__u32 ims_off;
 	__u32 ims_len;
+	/* Accept-Encoding, for files with precompressed variants: the codings
+	 * of a list of bare tokens (FS_ENC_* bits; 0 without the field), or
+	 * ae_complex if it is more than that (q-values, parameters, a second
+	 * field), which only userspace reads. */
+	__u32 ae_mask;
+	__u32 ae_complex;
 };
 
 enum http_scan_state {
@@ -80,6 +86,7 @@ enum http_field_id {
 	FIELD_EXPECT,
 	FIELD_REFERER,		/* logged, not looked at */
 	FIELD_USER_AGENT,	/* logged, not looked at */
+	FIELD_ACCEPT_ENCODING,	/* reduced to codings for the kernel */
 	FIELD_IF_NONE_MATCH,	/* compared by the kernel */
 	FIELD_IF_MODIFIED_SINCE,
 	FIELD_IF_,		/* a prefix: every conditional header */
@@ -95,12 +102,12 @@ enum http_field_id {
 
 static const char http_field_names[HTTP_FIELD_SLOTS][HTTP_FIELD_NAME_MAX] = {
 	"host", "content-length", "transfer-encoding", "range",
-	"connection", "expect", "referer", "user-agent", "if-none-match",
-	"if-modified-since", "if-",
+	"connection", "expect", "referer", "user-agent", "accept-encoding",
+	"if-none-match", "if-modified-since", "if-",
 };
 
 static const __u8 http_field_lens[FIELD_COUNT] = {
-	4, 14, 17, 5, 10, 6, 7, 10, 13, 17, 3
+	4, 14, 17, 5, 10, 6, 7, 10, 15, 13, 17, 3
 };
 
 /* Field lines userspace takes (its HTTP_MAX_HEADERS): more is a 431 there,
@@ -127,6 +134,7 @@ struct http_scan {
 	__u32 val_start;	/* the current value without OWS: [start, end) */
 	__u32 val_end;
 	__u32 logged;		/* bits of the logged fields seen */
+	__u32 ae_gap;		/* OWS after an Accept-Encoding token */
 	__u64 acc;		/* method or version bytes */
 	__u8 prev;
 	struct http_class out;
@@ -208,6 +216,47 @@ static __always_inline void http_log_value(struct http_scan *s, __u32 field,
 	s->logged |= 1u << field;
 }
 
+/* "br", "gzip", "zstd" packed as the scan packs a token (big-endian). */
+#define HTTP_TOKEN_BR	0x6272ULL
+#define HTTP_TOKEN_GZIP	0x677a6970ULL
+#define HTTP_TOKEN_ZSTD	0x7a737464ULL
+
+/* An Accept-Encoding token of pos bytes (packed in acc) ended: the codings
+ * it names ("*": all). Others (deflate, identity, ...) name none that a
+ * variant has: userspace chooses as if they were not there. */
+static __always_inline void http_ae_token(struct http_scan *s)
+{
+	if (s->pos == 2 && s->acc == HTTP_TOKEN_BR)
+		s->out.ae_mask |= FS_ENC_BR;
+	else if (s->pos == 4 && s->acc == HTTP_TOKEN_GZIP)
+		s->out.ae_mask |= FS_ENC_GZIP;
+	else if (s->pos == 4 && s->acc == HTTP_TOKEN_ZSTD)
+		s->out.ae_mask |= FS_ENC_ZSTD;
+	else if (s->pos == 1 && s->acc == '*')
+		s->out.ae_mask |= FS_ENC_BR | FS_ENC_GZIP | FS_ENC_ZSTD;
+	s->acc = 0;
+	s->pos = 0;
+	s->ae_gap = 0;
+}
+
+/* One byte of an Accept-Encoding value, past its leading OWS: a list of
+ * bare tokens is reduced to codings; a parameter (q-value), a quoted
+ * string or two tokens without a comma is for userspace. */
+static __always_inline void http_ae_byte(struct http_scan *s, __u8 c)
+{
+	if (c == ',') {
+		http_ae_token(s);
+	} else if (c == ' ' || c == '\t') {
+		s->ae_gap = s->pos != 0;
+	} else if (!http_tchar(c) || s->ae_gap) {
+		s->out.ae_complex = 1;
+	} else {
+		if (s->pos < 8)
+			s->acc = (s->acc << 8) | http_lower(c);
+		s->pos++;
+	}
+}
+
 /* A header line ended: apply what its field means. */
 static __always_inline void http_end_field(struct http_scan *s)
 {
@@ -230,6 +279,12 @@ static __always_inline void http_end_field(struct http_scan *s)
 	case FIELD_USER_AGENT:
 		http_log_value(s, FIELD_USER_AGENT, &s->out.agent_off,
 			       &s->out.agent_len);
+		break;
+	case FIELD_ACCEPT_ENCODING:
+		http_ae_token(s);
+		if (s->logged & (1u << FIELD_ACCEPT_ENCODING))
+			s->out.ae_complex = 1;	/* userspace reads the first */
+		s->logged |= 1u << FIELD_ACCEPT_ENCODING;
 		break;
 	/* twice, or empty: userspace's to make sense of */
 	case FIELD_IF_NONE_MATCH:
@@ -429,6 +484,7 @@ static __always_inline long http_scan_byte(__u32 i, __u8 c, struct http_scan *s)
 			s->state = SCAN_VALUE_OWS;
 			s->value_bad = 0;
 			s->pos = 0;
+			s->acc = 0;	/* an Accept-Encoding token's bytes */
 			s->val_start = s->val_end = i + 1;
 		} else if (!http_tchar(c)) {
 			/* userspace refuses the request: 400 */
@@ -451,6 +507,8 @@ static __always_inline long http_scan_byte(__u32 i, __u8 c, struct http_scan *s)
 		/* a 400 in userspace (and trailing OWS, rare, left to it) */
 		if (s->field == FIELD_HOST && !http_host_char(c))
 			s->out.cacheable = 0;
+		if (s->field == FIELD_ACCEPT_ENCODING)
+			http_ae_byte(s, c);
 		if (s->field != FIELD_CONNECTION)
 			break;
 		if (s->pos < HTTP_KEEP_ALIVE_LEN) {

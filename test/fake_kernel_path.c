@@ -14,7 +14,7 @@ int kernel_path_cache_lookup(const struct kernel_path *kp,
 			     const struct fs_cache_key *key)
 {
 	(void)kp;
-	return fake_key_index(key->path) >= 0 ? 0 : -ENOENT;
+	return fake_key_enc_index(key->path, key->enc) >= 0 ? 0 : -ENOENT;
 }
 
 int kernel_path_cache_write(struct kernel_path *kp, const uint32_t *chunks,
@@ -38,7 +38,7 @@ int kernel_path_cache_publish(struct kernel_path *kp,
 			      const struct fs_cache_key *key, uint32_t id,
 			      const struct fs_cache_entry *entry)
 {
-	int k = fake_key_index(key->path);
+	int k = fake_key_enc_index(key->path, key->enc);
 
 	(void)kp;
 	if (fake.refuse)
@@ -56,7 +56,7 @@ int kernel_path_cache_retire(struct kernel_path *kp,
 			     const struct fs_cache_key *key, uint32_t id,
 			     uint32_t gen)
 {
-	int k = fake_key_index(key->path);
+	int k = fake_key_enc_index(key->path, key->enc);
 
 	(void)kp;
 	if (k >= 0) {
@@ -68,22 +68,33 @@ int kernel_path_cache_retire(struct kernel_path *kp,
 	return 0;
 }
 
-int fake_key_index(const char *path)
+int fake_key_enc_index(const char *path, uint32_t enc)
 {
 	int i;
 
 	for (i = 0; i < fake.nkeys; i++)
-		if (strcmp(fake.keys[i].path, path) == 0)
+		if (strcmp(fake.keys[i].path, path) == 0 &&
+		    fake.keys[i].enc == enc)
 			return i;
 	return -1;
 }
 
+int fake_key_index(const char *path)
+{
+	return fake_key_enc_index(path, FS_ENC_ANY);
+}
+
 const char *fake_response(const char *path, uint32_t *len)
+{
+	return fake_response_enc(path, FS_ENC_ANY, len);
+}
+
+const char *fake_response_enc(const char *path, uint32_t enc, uint32_t *len)
 {
 	static char resp[FS_ENTRY_MAX_CHUNKS * FS_CHUNK_SIZE];
 	const struct fs_cache_entry *e;
 	uint32_t i;
-	int k = fake_key_index(path);
+	int k = fake_key_enc_index(path, enc);
 
 	if (k < 0)
 		return NULL;

@@ -3,6 +3,7 @@
 #define FAKE_KERNEL_PATH_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "kernel_path.h"
 
@@ -20,10 +21,13 @@ struct fake_maps {
 
 extern struct fake_maps fake;
 
-/* Where path is in file_cache, or -1. */
+/* Where (path, enc) is in file_cache, or -1; without enc: FS_ENC_ANY, the
+ * key of a file without variants. */
+int fake_key_enc_index(const char *path, uint32_t enc);
 int fake_key_index(const char *path);
 /* The response the kernel would send for path (resp_len bytes in *len), or
- * NULL if it would not answer. */
+ * NULL if it would not answer; for a request accepting the codings enc. */
 const char *fake_response(const char *path, uint32_t *len);
+const char *fake_response_enc(const char *path, uint32_t enc, uint32_t *len);
 
 #endif /* FAKE_KERNEL_PATH_H */

@@ -111,23 +111,68 @@ START_TEST(test_admit_publishes_whole_response)
 }
 END_TEST
 
-/* The kernel keys by path alone: a file with a precompressed variant is
- * never cached, and one that gets a variant is dropped. */
-START_TEST(test_files_with_variants_stay_out)
+/* The body of the kernel's answer to path for a request accepting the
+ * codings enc, NUL-terminated, or NULL. */
+static const char *body_for(const char *path, uint32_t enc)
 {
+	const char *resp;
+	uint32_t len;
+	char *end;
+
+	resp = fake_response_enc(path, enc, &len);
+	if (!resp)
+		return NULL;
+	end = strstr(resp, "\r\n\r\n");
+	ck_assert_ptr_nonnull(end);
+	((char *)resp)[len] = '\0';
+	return end + 4;
+}
+
+/* A file with a precompressed variant is cached as a group: a key per mask
+ * of accepted codings, each the representation userspace would choose;
+ * none without an encoding. A variant appearing beside a cached file, or
+ * the file changing, drops them all. */
+START_TEST(test_files_with_variants)
+{
+	const char *resp;
+	uint32_t len, m;
+
 	put_file("a.css", "a{}");
 	put_file("a.css.gz", "GZ");
+	ck_assert(cache_admit(cache, "/a.css", "/a.css"));
+	ck_assert(!cached("/a.css"));		/* no FS_ENC_ANY key */
+	for (m = 0; m < FS_ENC_MASKS; m++)
+		ck_assert_str_eq(body_for("/a.css", m),
+				 m & FS_ENC_GZIP ? "GZ" : "a{}");
+	resp = fake_response_enc("/a.css", FS_ENC_GZIP, &len);
+	ck_assert_ptr_nonnull(strstr(resp, "\r\nContent-Encoding: gzip\r\n"));
+	ck_assert_ptr_nonnull(strstr(resp, "\r\nVary: Accept-Encoding\r\n"));
+	ck_assert_ptr_nonnull(strstr(resp, "Content-Type: text/css"));
+	resp = fake_response_enc("/a.css", FS_ENC_BR, &len);
+	ck_assert_ptr_null(strstr(resp, "Content-Encoding"));
+	ck_assert_ptr_nonnull(strstr(resp, "\r\nVary: Accept-Encoding\r\n"));
+	ck_assert_uint_eq(stats().entries, 2);
+	/* again: nothing new */
 	ck_assert(!cache_admit(cache, "/a.css", "/a.css"));
+	ck_assert_uint_eq(stats().entries, 2);
+	/* the file changes: both go */
+	put_file("a.css", "a{color:red}");
+	deliver_events();
+	for (m = 0; m < FS_ENC_MASKS; m++)
+		ck_assert_ptr_null(body_for("/a.css", m));
+	ck_assert_uint_eq(stats().entries, 0);
+	/* a variant appears beside a cached file: its answer goes */
 	put_file("b.css", "b{}");
 	ck_assert(cache_admit(cache, "/b.css", "/b.css"));
+	ck_assert(cached("/b.css"));
 	put_file("b.css.gz", "GZ");
 	deliver_events();
 	ck_assert(!cached("/b.css"));
-	ck_assert_uint_eq(stats().invalidations, 1);
-	/* .br is not looked for here: it changes nothing */
+	/* .br is not looked for here: c.css has no variants */
 	put_file("c.css", "c{}");
 	put_file("c.css.br", "BR");
 	ck_assert(cache_admit(cache, "/c.css", "/c.css"));
+	ck_assert(cached("/c.css"));
 }
 END_TEST
 
@@ -308,7 +353,7 @@ static Suite *cache_suite(void)
 	tcase_add_test(t, test_invalidate_renamed_directory);
 	tcase_add_test(t, test_overflow_drops_everything);
 	tcase_add_test(t, test_many_files);
-	tcase_add_test(t, test_files_with_variants_stay_out);
+	tcase_add_test(t, test_files_with_variants);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -167,6 +167,45 @@ START_TEST(revalidations_are_located)
 }
 END_TEST
 
+/* Accept-Encoding: a list of bare tokens becomes the codings of variants
+ * it names; anything more is for userspace (ae_complex). */
+static void assert_ae(const char *value, __u32 mask, __u32 complex)
+{
+	char req[256];
+	struct http_class c;
+
+	snprintf(req, sizeof(req), "GET /a HTTP/1.1\r\nHost: a\r\n"
+		 "Accept-Encoding:%s\r\n\r\n", value);
+	c = classify(req);
+	ck_assert_msg(c.cacheable, "not cacheable: %s", value);
+	ck_assert_msg(c.ae_complex == complex, "complex %u: %s", c.ae_complex,
+		      value);
+	if (!complex)
+		ck_assert_msg(c.ae_mask == mask, "mask %u: %s", c.ae_mask,
+			      value);
+}
+
+START_TEST(accept_encoding_codings)
+{
+	assert_ae(" gzip, deflate, br, zstd", FS_ENC_GZIP | FS_ENC_BR |
+		  FS_ENC_ZSTD, 0);
+	assert_ae(" GZip ,BR", FS_ENC_GZIP | FS_ENC_BR, 0);
+	assert_ae(" deflate, identity", 0, 0);
+	assert_ae("", 0, 0);
+	assert_ae(" *", FS_ENC_GZIP | FS_ENC_BR | FS_ENC_ZSTD, 0);
+	assert_ae(" ,, gzip,", FS_ENC_GZIP, 0);
+	assert_ae(" gzipx, brr, x-gzip", 0, 0);
+	assert_ae(" gzip;q=0.5", 0, 1);
+	assert_ae(" gzip br", 0, 1);
+	assert_ae(" \"gzip\"", 0, 1);
+	/* a second field: userspace reads the first */
+	ck_assert(classify("GET /a HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip"
+			   "\r\nAccept-Encoding: br\r\n\r\n").ae_complex);
+	ck_assert_uint_eq(classify("GET /a HTTP/1.1\r\nHost: a\r\n\r\n").ae_mask,
+			  0);
+}
+END_TEST
+
 START_TEST(host_required_once)
 {
 	assert_framed_not_cacheable("GET /a HTTP/1.1\r\n\r\n");
@@ -300,6 +339,7 @@ int main(void)
 	tcase_add_test(tc, headers_that_change_the_answer);
 	tcase_add_test(tc, host_required_once);
 	tcase_add_test(tc, revalidations_are_located);
+	tcase_add_test(tc, accept_encoding_codings);
 	tcase_add_test(tc, malformed_headers);
 	tcase_add_test(tc, what_userspace_refuses);
 	tcase_add_test(tc, request_line_without_version_is_unsafe);

@@ -27,9 +27,8 @@
 
 #include "cache.h"
 #include "clock.h"
+#include "cache_response.h"
 #include "files.h"
-#include "http_classify.h"
-#include "http_date.h"
 #include "kernel_path.h"
 #include "log.h"
 #include "metrics.h"
@@ -57,8 +56,10 @@ struct link {
 struct entry {
 	enum entry_state state;
 	uint32_t gen;
-	struct fs_cache_key key;
-	char *file;			/* relative to the root, no leading '/' */
+	struct fs_cache_key key;	/* key.enc aside: */
+	uint16_t encs;			/* the key.enc values naming it */
+	char *file;			/* relative to the root, no leading '/';
+					 * of a variant, the file it is of */
 	uint32_t nchunks;
 	uint32_t *chunks;
 	uint64_t dropped_ns;
@@ -236,12 +237,35 @@ int cache_event_fd(const struct cache *c)
 	return c->inotify_fd;
 }
 
+/* Publishes id as me under each of its keys (me NULL: unpublishes them,
+ * and gives it its generation). Returns 0 or the first -errno. */
+static int entry_keys(struct cache *c, uint32_t id,
+		      const struct fs_cache_entry *me)
+{
+	struct entry *e = &c->entries[id];
+	struct fs_cache_key k = e->key;
+	int err = 0, r;
+
+	for (k.enc = 0; k.enc <= FS_ENC_ANY; k.enc++) {
+		if (!(e->encs & (1u << k.enc)))
+			continue;
+		r = me ? kernel_path_cache_publish(c->kp, &k, id, me) :
+			 kernel_path_cache_retire(c->kp, &k, id, e->gen);
+		if (r && !err)
+			err = r;
+	}
+	return err;
+}
+
 /* Stops the kernel from answering with live entry id: responses already
  * queued see a new generation and fall back to userspace. */
 static void entry_drop(struct cache *c, uint32_t id)
 {
 	struct entry *e = &c->entries[id];
-	int err = kernel_path_cache_retire(c->kp, &e->key, id, ++e->gen);
+	int err;
+
+	e->gen++;
+	err = entry_keys(c, id, NULL);
 
 	if (err)
 		log_warn("cache: dropping '%s': %s", e->file, strerror(-err));
@@ -418,28 +442,6 @@ static uint32_t watch_dirs(struct cache *c, const char *file)
 
 /* ---- admission ------------------------------------------------------- */
 
-/* What the kernel compares a revalidation with, and the 304 it answers
- * then: the head of userspace's own 304 (static_file_decide()). Left
- * empty, which nothing matches, if the ETag or the head does not fit. */
-static void entry_revalidation(struct fs_cache_entry *me,
-			       const struct http_head *h)
-{
-	struct http_head nm = *h;
-	size_t date_off = 0;
-
-	nm.status = 304;
-	me->nm_len = http_head_build(me->not_modified, sizeof(me->not_modified),
-				     &nm, &date_off);
-	me->nm_date_off = date_off;
-	if (!me->nm_len || h->etag->len > sizeof(me->etag)) {
-		me->nm_len = 0;
-		return;
-	}
-	me->etag_len = h->etag->len;
-	memcpy(me->etag, h->etag->text, h->etag->len);
-	http_date_format(h->last_modified, me->last_modified);
-}
-
 /* Writes the response (me: its lengths) and its entry, then publishes the
  * key. */
 static bool entry_publish(struct cache *c, uint32_t id, const char *resp,
@@ -452,34 +454,29 @@ static bool entry_publish(struct cache *c, uint32_t id, const char *resp,
 	me->nchunks = e->nchunks;
 	memcpy(me->chunk, e->chunks, e->nchunks * sizeof(*e->chunks));
 	if (!err)
-		err = kernel_path_cache_publish(c->kp, &e->key, id, me);
+		err = entry_keys(c, id, me);
 	if (err)
 		log_warn("cache: publishing '%s': %s", e->file, strerror(-err));
 	return !err;
 }
 
-/* Builds the response of the file open as fd, in chunks of its own. */
+/* Builds the response of the file open as fd, in chunks of its own: the
+ * file itself, or its variant in coding (vary: it has variants). */
 static bool entry_fill(struct cache *c, uint32_t id, int fd,
-		       const struct stat *st)
+		       const struct stat *st, enum content_coding coding,
+		       bool vary)
 {
 	struct entry *e = &c->entries[id];
 	struct fs_cache_entry me;
-	struct http_etag etag;
-	struct http_head h;
-	size_t head_len, date_off, resp_len;
 	char head[HEAD_MAX], *resp;
+	size_t head_len;
 	bool ok = false;
 	uint32_t n;
 
-	files_head_init(&h, &etag, st, e->file, c->fc->cache_control);
-	head_len = http_head_build(head, sizeof(head), &h, &date_off);
-	resp_len = head_len + st->st_size;
-	me = (struct fs_cache_entry){ .resp_len = resp_len,
-				      .head_len = head_len,
-				      .date_off = date_off };
-	entry_revalidation(&me, &h);
-	n = (resp_len + FS_CHUNK_SIZE - 1) / FS_CHUNK_SIZE;
-	if (head_len == 0 || date_off + FS_DATE_LEN > FS_CHUNK_SIZE ||
+	head_len = cache_response_head(head, sizeof(head), &me, e->file, st,
+				       coding, vary, c->fc->cache_control);
+	n = (me.resp_len + FS_CHUNK_SIZE - 1) / FS_CHUNK_SIZE;
+	if (head_len == 0 || me.date_off + FS_DATE_LEN > FS_CHUNK_SIZE ||
 	    n > FS_ENTRY_MAX_CHUNKS)
 		return false;
 	if (!chunks_reserve(c, n)) {
@@ -502,21 +499,6 @@ out:
 	return ok;
 }
 
-/* Only keys the kernel's classifier would look up are worth caching. */
-static bool key_is_cacheable(const char *key)
-{
-	char req[FS_KEY_MAX + 64];
-	struct http_scan scan;
-	int n;
-
-	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: k\r\n\r\n", key);
-	if (n < 0 || (size_t)n >= sizeof(req))
-		return false;
-	http_classify(&scan, (const __u8 *)req, n);
-	return scan.out.frame == HTTP_FRAME_DONE && scan.out.cacheable &&
-	       scan.out.path_len == strlen(key);
-}
-
 /* The live entry for file, now in the lists that find it again. */
 static void entry_link(struct cache *c, uint32_t id, uint32_t watch)
 {
@@ -532,14 +514,85 @@ static void entry_link(struct cache *c, uint32_t id, uint32_t watch)
 	c->admissions++;
 }
 
+/* Admits one representation of file, read from fd (st), as the answer
+ * for k.path with each encoding of encs. */
+static bool admit_rep(struct cache *c, const struct fs_cache_key *k,
+		      uint16_t encs, const char *file, int fd,
+		      const struct stat *st, enum content_coding coding)
+{
+	struct entry *e;
+	uint32_t watch;
+	int id;
+
+	if ((uint64_t)st->st_size > c->max_file)
+		return false;
+	id = entry_alloc(c);
+	if (id < 0) {
+		c->full++;
+		return false;
+	}
+	e = &c->entries[id];
+	e->key = *k;
+	e->encs = encs;
+	e->file = strdup(file + strspn(file, "/"));
+	/* The watch must exist before the bytes are read, or a change made
+	 * in between would go unseen. */
+	watch = e->file ? watch_dirs(c, e->file) : NONE;
+	if (watch == NONE ||
+	    !entry_fill(c, id, fd, st, coding, encs != 1u << FS_ENC_ANY)) {
+		entry_reclaim(c, id);
+		return false;
+	}
+	entry_link(c, id, watch);
+	return true;
+}
+
+/*
+ * A file with precompressed variants (have: their mask, fds and sts theirs,
+ * the file itself as CODING_IDENTITY): each representation is admitted
+ * under the encodings for which userspace would choose it, those not cached
+ * yet. Closes the fds. Returns whether all that was not cached is now.
+ */
+static bool admit_group(struct cache *c, struct fs_cache_key *k,
+			const char *file, unsigned have, int *fds,
+			struct stat *sts)
+{
+	unsigned free_encs = 0, m;
+	enum content_coding cd;
+	bool ok;
+
+	for (m = 0; m < FS_ENC_MASKS; m++) {
+		k->enc = m;
+		if (kernel_path_cache_lookup(c->kp, k) != 0)
+			free_encs |= 1u << m;
+	}
+	ok = free_encs != 0;
+	for (cd = CODING_IDENTITY; cd < CODING_COUNT; cd++) {
+		unsigned encs = 0;
+
+		if (!(have & (1u << cd)))
+			continue;
+		for (m = 0; m < FS_ENC_MASKS; m++)
+			if (coding_for_mask(c->fc->codings, have, m) == cd)
+				encs |= 1u << m;
+		encs &= free_encs;
+		if (encs && ok)
+			ok = admit_rep(c, k, encs, file, fds[cd], &sts[cd], cd);
+		close(fds[cd]);
+	}
+	return ok;
+}
+
 static bool admit(struct cache *c, const char *key, const char *file)
 {
-	struct fs_cache_key k = {};
-	struct stat st;
-	uint32_t watch;
-	int id, fd;
+	struct fs_cache_key k = { .enc = FS_ENC_ANY };
+	struct stat sts[CODING_COUNT];
+	int fds[CODING_COUNT];
+	unsigned have;
+	bool ok;
+	int fd;
 
-	if (strlen(key) >= FS_KEY_MAX || !key_is_cacheable(key))
+	if (strlen(key) >= FS_KEY_MAX || !cache_key_cacheable(key))
 		return false;
 	strncpy(k.path, key, sizeof(k.path) - 1);
 	if (kernel_path_cache_lookup(c->kp, &k) == 0)
@@ -548,32 +601,23 @@ static bool admit(struct cache *c, const char *key, const char *file)
 	fd = files_open(c->root_fd, file, true);
 	if (fd < 0)
 		return false;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size > c->max_file ||
-	    files_variants(c->root_fd, file, &st, c->fc->codings, NULL, NULL)) {
+	if (fstat(fd, &sts[CODING_IDENTITY]) ||
+	    !S_ISREG(sts[CODING_IDENTITY].st_mode)) {
 		close(fd);
 		return false;
 	}
-	id = entry_alloc(c);
-	if (id < 0) {
-		c->full++;
-		close(fd);
-		return false;
+	have = files_variants(c->root_fd, file, &sts[CODING_IDENTITY],
+			      c->fc->codings, fds, sts);
+	if (have) {
+		fds[CODING_IDENTITY] = fd;
+		return admit_group(c, &k, file, have | 1u, fds, sts);
 	}
-	c->entries[id].key = k;
-	c->entries[id].file = strdup(file + strspn(file, "/"));
-	/* The watch must exist before the bytes are read, or a change made
-	 * in between would go unseen. */
-	watch = c->entries[id].file ? watch_dirs(c, c->entries[id].file) : NONE;
-	if (watch == NONE || !entry_fill(c, id, fd, &st)) {
-		close(fd);
-		entry_reclaim(c, id);
-		return false;
-	}
+	ok = admit_rep(c, &k, 1u << FS_ENC_ANY, file, fd,
+		       &sts[CODING_IDENTITY], CODING_IDENTITY);
 	close(fd);
-	entry_link(c, id, watch);
-	log_debug("Cached file '%s' in kernel", key);
-	return true;
+	if (ok)
+		log_debug("Cached file '%s' in kernel", key);
+	return ok;
 }
 
 bool cache_admit(struct cache *c, const char *key, const char *file)

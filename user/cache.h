@@ -20,17 +20,18 @@ struct files_conf;
 
 /* root_path and root_fd name the document root (a relative root_path needs
  * no search permission above the root); fc the Cache-Control of the
- * responses, as userspace's get it, and the precompressed variants: a file
- * with variants is not cached (the kernel keys by path alone). Returns NULL
- * on failure, with the reason logged. */
+ * responses, as userspace's get it, and the precompressed variants looked
+ * for. Returns NULL on failure, with the reason logged. */
 struct cache *cache_new(struct kernel_path *kp, const char *root_path,
 			int root_fd, uint64_t max_file,
 			const struct files_conf *fc);
 void cache_free(struct cache *c);
 
 /* Caches the 200 response for file (a normalised path beneath the root)
- * under key, the request path the kernel will see. Files reached through a
- * symlink, too large, or changing while read are not cached. */
+ * under key, the request path the kernel will see; for a file with
+ * precompressed variants, each representation under the Accept-Encoding
+ * masks userspace would answer with it. Files reached through a symlink,
+ * too large, or changing while read are not cached. */
 bool cache_admit(struct cache *c, const char *key, const char *file);
 
 /* Caches the files of the document root (root_path, as cache_new() got it)

@@ -3,10 +3,17 @@
  * Content codings of precompressed variants (content_coding.h): the
  * preference list, and Accept-Encoding read with its q-values.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "content_coding.h"
+#include "fs_maps.h"
 #include "http_chars.h"
+
+_Static_assert(FS_ENC_BR == 1 << (CODING_BR - 1) &&
+	       FS_ENC_ZSTD == 1 << (CODING_ZSTD - 1) &&
+	       FS_ENC_GZIP == 1 << (CODING_GZIP - 1),
+	       "FS_ENC_* bits follow enum content_coding");
 
 static const char *const names[CODING_COUNT] = {
 	[CODING_BR] = "br", [CODING_ZSTD] = "zstd", [CODING_GZIP] = "gzip",
@@ -43,6 +50,25 @@ enum content_coding coding_strip_suffix(char *path)
 		}
 	}
 	return CODING_IDENTITY;
+}
+
+unsigned coding_enc_bit(enum content_coding c)
+{
+	return c > CODING_IDENTITY && c < CODING_COUNT ? 1u << (c - 1) : 0;
+}
+
+enum content_coding coding_for_mask(const struct coding_prefs *p,
+				    unsigned available, unsigned enc_mask)
+{
+	char ae[32] = "";
+	enum content_coding c;
+	size_t n = 0;
+
+	for (c = CODING_BR; c < CODING_COUNT; c++)
+		if (enc_mask & coding_enc_bit(c))
+			n += snprintf(ae + n, sizeof(ae) - n, "%s%s",
+				      n ? ", " : "", names[c]);
+	return coding_choose(p, available, ae, n);
 }
 
 /* The coding named by the n bytes at s (any case); CODING_COUNT: none. */

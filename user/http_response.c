@@ -142,7 +142,8 @@ size_t http_head_build(char *buf, size_t cap, const struct http_head *h,
 		out_field(&o, "Vary", "Accept-Encoding");
 	if (h->etag != NULL)
 		out_field(&o, "ETag", h->etag->text);
-	out_field(&o, "Content-Encoding", h->content_encoding);
+	if (has_body)
+		out_field(&o, "Content-Encoding", h->content_encoding);
 	out_field(&o, "Cache-Control", h->cache_control);
 	out_content_range(&o, h);
 	out_field(&o, "Location", h->location);

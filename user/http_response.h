@@ -75,15 +75,16 @@ struct http_head {
  *   Connection
  *   Vary                  (vary_accept_encoding)
  *   ETag
- *   Content-Encoding
+ *   Content-Encoding      (not for 304)
  *   Cache-Control
  *   Content-Range         (has_range, or a 416 refusing the range)
  *   Location
  *   Allow
  *   Accept-Ranges
  *
- * A 304 leaves out Content-Type and Content-Length because they would
- * describe the body it does not have (RFC 9110 15.4.5).
+ * A 304 leaves out Content-Type, Content-Length and Content-Encoding
+ * because they would describe the body it does not have (RFC 9110 15.4.5:
+ * no representation metadata but what guides cache updates).
  *
  * Returns the length of the head, or 0 if it does not fit in cap, the status
  * is not three digits or a string value holds a control character (a CR or

@@ -195,7 +195,7 @@ void static_file_decide(struct static_file_plan *p,
 		if (p->head.status == 416)
 			return;
 	} else {
-		p->cacheable = !rep->vary;
+		p->cacheable = true;
 	}
 	p->file_len = p->head.content_length;
 	p->body = head_only || p->file_len == 0 ? STATIC_BODY_NONE :

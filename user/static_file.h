@@ -44,8 +44,8 @@ struct static_file_plan {
 	int fd;				/* STATIC_BODY_FILE: the caller's */
 	uint64_t file_off, file_len;
 	/*
-	 * A whole 200 of file for a GET or HEAD, which has no variants: what
-	 * the kernel cache could answer next time (it keys by path alone). file is what the path names, index.html
+	 * A whole 200 of file (or of one of its variants) for a GET or HEAD:
+	 * what the kernel cache could answer next time. file is what the path names, index.html
 	 * included, from the document root ("/dir/index.html"); it is set
 	 * for every answer about a file.
 	 */

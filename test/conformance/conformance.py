@@ -729,15 +729,18 @@ def build_cases(env):
     group("precompressed")
     gz = lambda *h, m="GET", v="HTTP/1.1": R("/gz.css", m, v,
                                              headers=list(h))
+    # a list of bare codings is the kernel's (k=1); q-values userspace's
     case("gzip-accepted", gz("Accept-Encoding: gzip, deflate, br"),
-         "200 keep")
-    case("gzip-not-asked", gz(), "200 keep")
+         "200 keep", k=1)
+    case("gzip-not-asked", gz(), "200 keep", k=1)
     case("gzip-refused", gz("Accept-Encoding: gzip;q=0, deflate"), "200 keep")
-    case("gzip-head", gz("Accept-Encoding: gzip", m="HEAD"), "200 keep")
+    case("gzip-head", gz("Accept-Encoding: gzip", m="HEAD"), "200 keep", k=1)
     case("gzip-range", gz("Accept-Encoding: gzip", "Range: bytes=2-5"),
          "206 keep")
     case("gzip-http10", gz("Accept-Encoding: gzip", "Connection: keep-alive",
-                           v="HTTP/1.0"), "200 keep")
+                           v="HTTP/1.0"), "200 keep", k=1)
+    case("gzip-revalidated", gz("Accept-Encoding: gzip",
+                                "If-None-Match: @GZETAG@"), "304 keep", k=1)
 
     group("pipelining")
     # Pipelines of hits only are the kernel's. Once a pipeline holds a
@@ -1169,8 +1172,9 @@ def http_dates(mtime):
 
 
 def warm_up(srv):
-    """Each server's ETag for /big.bin; every file requested twice, so that
-    fileserver's cache has admitted all of them before the cases run."""
+    """Each server's ETag for /big.bin and for /gz.css's gzip variant; every
+    file requested twice, so that fileserver's cache has admitted all of
+    them before the cases run."""
     conn = Conn(srv.port)
     try:
         for path in sorted(FILES) + [b"/", b"/dir/"]:
@@ -1184,6 +1188,13 @@ def warm_up(srv):
                                        (srv.name, path, r and r.status))
                 if path == b"/big.bin":
                     srv.vars[b"@ETAG@"] = r.get("etag").encode()
+        conn.send(b"GET /gz.css HTTP/1.1\r\nHost: w\r\n"
+                  b"Accept-Encoding: gzip\r\n\r\n")
+        r = conn.read(False)
+        if r is None or r.get("content-encoding") != "gzip":
+            raise RuntimeError("%s: warm-up GET /gz.css, gzip: %s" %
+                               (srv.name, r and r.status))
+        srv.vars[b"@GZETAG@"] = r.get("etag").encode()
     finally:
         conn.close()
     time.sleep(0.2)

@@ -49,6 +49,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "content_coding.h"
 #include "http_classify.h"
 #include "http_date.h"
 #include "http_request.h"
@@ -149,6 +150,37 @@ static void check_logged(const uint8_t *d, const char *name, const char *v,
 	      off, len, (const uint8_t *)v - d, n);
 }
 
+/* The kernel's reading of Accept-Encoding, a mask of codings (unless it
+ * left it to userspace), picks the representation userspace's reading of
+ * the field picks: whatever variants there are, in whatever preference. */
+static void check_encodings(const struct http_class *c,
+			    const struct http_request *q)
+{
+	static const char *const orders[] = { "br,zstd,gzip", "gzip,br",
+					      "zstd,gzip,br", "gzip" };
+	struct coding_prefs p;
+	unsigned o, sub;
+
+	if (c->ae_complex)
+		return;
+	for (o = 0; o < sizeof(orders) / sizeof(orders[0]); o++) {
+		coding_prefs_parse(&p, orders[o]);
+		for (sub = 0; sub < 8; sub++) {
+			unsigned have = (sub << 1) | 1;
+			enum content_coding u, k;
+
+			u = coding_choose(&p, have, q->accept_encoding,
+					  q->accept_encoding_len);
+			k = coding_for_mask(&p, have, c->ae_mask);
+			CHECK(u == k, "Accept-Encoding \"%.*s\": userspace picks "
+			      "%d, the kernel's mask 0x%x %d (variants 0x%x, "
+			      "order %s)", (int)q->accept_encoding_len,
+			      q->accept_encoding ? q->accept_encoding : "", u,
+			      c->ae_mask, k, have, orders[o]);
+		}
+	}
+}
+
 static void check_cacheable(const uint8_t *d, size_t off,
 			    const struct http_class *c,
 			    enum http_parse_status st, int status,
@@ -188,6 +220,7 @@ static void check_cacheable(const uint8_t *d, size_t off,
 		     c->referer_off, c->referer_len);
 	check_logged(d, "User-Agent", q->user_agent, q->user_agent_len,
 		     c->agent_off, c->agent_len);
+	check_encodings(c, q);
 	/* a revalidation: the kernel compares what userspace would read */
 	check_logged(d, "If-None-Match", q->if_none_match,
 		     q->if_none_match_len, c->inm_off, c->inm_len);
