@@ -98,6 +98,8 @@ FILES = {
     b"/100%.txt": b"percent\n",
     b"/caf\xc3\xa9.txt": b"cafe\n",
     b"/a+b.txt": b"plus\n",
+    # the 404 page of both servers (--error-page, error_page)
+    b"/404.html": b"<p>no such page here</p>\n",
     # a precompressed variant (the bytes need not be gzip's)
     b"/gz.css": b"gz{color:red}\n" * 20,
     b"/gz.css.gz": b"GZIPPED-BYTES\n",
@@ -1087,7 +1089,7 @@ class FileServer:
         self.kernel = kernel
         self.server = Server(binary, docroot, kernel, extra=[
             a for rule in CACHE_CONTROL for a in ("--cache-control", rule)] +
-            ["--precompressed", "br,gzip"])
+            ["--precompressed", "br,gzip", "--error-page", "404=/404.html"])
         self.port = self.server.port
         self.vars = {}
 
@@ -1204,6 +1206,9 @@ def warm_up(srv):
 
 KEY_HEADERS = ("content-type", "content-range", "allow", "location",
                "cache-control", "content-encoding", "vary")
+# statuses both servers answer with a page of the docroot (--error-page,
+# error_page): their type, length and bytes are compared as a 2xx's
+CUSTOM_PAGES = (404,)
 # --cache-control rules, the same as nginx.conf.in's add_header locations
 CACHE_CONTROL = ("/dir/=public, max-age=60", "*.css=no-cache")
 
@@ -1240,14 +1245,15 @@ def compare_nginx(c, fs, ng, failures):
             continue
         tag = "fileserver/nginx: response %d: " % (i + 1)
         for h in KEY_HEADERS:
-            if h == "content-type" and not (200 <= a.status < 300):
+            if h == "content-type" and not (200 <= a.status < 300 or
+                                            a.status in CUSTOM_PAGES):
                 continue
             if h in hdiff:
                 continue
             if a.get(h) != b.get(h):
                 failures.append(tag + "%s: fileserver %r, nginx %r" %
                                 (h, a.get(h), b.get(h)))
-        if 200 <= a.status < 300:
+        if 200 <= a.status < 300 or a.status in CUSTOM_PAGES:
             if a.get("content-length") != b.get("content-length"):
                 failures.append(tag + "Content-Length: fileserver %r, "
                                 "nginx %r" % (a.get("content-length"),
