@@ -40,6 +40,17 @@ static __always_inline int http_digit(unsigned char c)
 	return c >= '0' && c <= '9';
 }
 
+/* A hex digit's value, or -1. */
+static __always_inline int http_hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = http_lower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
 static __always_inline int http_alnum(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||

@@ -339,6 +339,14 @@ static bool load_env(struct server_config *c)
 	return true;
 }
 
+/* Says that setting name refused value; returns false. */
+static bool refused(const char *name, const char *value)
+{
+	fprintf(stderr, "fileserver: invalid %s '%s'\n",
+		setting_named(name)->what, value);
+	return false;
+}
+
 /* Where to listen, from --listen, -i or neither; false after a message. */
 static bool resolve_listen(struct server_config *c)
 {
@@ -360,11 +368,8 @@ static bool resolve_listen(struct server_config *c)
 		     tok = strtok_r(NULL, " \t,", &save)) {
 			if (c->nlisten == LISTEN_MAX ||
 			    !listen_addr_parse(tok, c->port,
-					       &c->listen[c->nlisten++])) {
-				fprintf(stderr, "fileserver: invalid %s '%s'\n",
-					setting_named("listen")->what, tok);
-				return false;
-			}
+					       &c->listen[c->nlisten++]))
+				return refused("listen", tok);
 		}
 	}
 	if (c->interface) {
@@ -393,12 +398,9 @@ static bool resolve_cache_control(struct server_config *c)
 	c->cache_control.n = 0;
 	for (i = 0; i < c->cache_control_text.n; i++)
 		if (!cache_control_add(&c->cache_control,
-				       c->cache_control_text.v[i])) {
-			fprintf(stderr, "fileserver: invalid %s '%s'\n",
-				setting_named("cache-control")->what,
-				c->cache_control_text.v[i]);
-			return false;
-		}
+				       c->cache_control_text.v[i]))
+			return refused("cache-control",
+				       c->cache_control_text.v[i]);
 	return true;
 }
 
@@ -410,28 +412,18 @@ static bool resolve_pages(struct server_config *c)
 	c->error_pages.n = 0;
 	for (i = 0; i < c->error_page_text.n; i++)
 		if (!error_pages_add(&c->error_pages,
-				     c->error_page_text.v[i])) {
-			fprintf(stderr, "fileserver: invalid %s '%s'\n",
-				setting_named("error-page")->what,
-				c->error_page_text.v[i]);
-			return false;
-		}
-	if (c->fallback && !error_page_path_ok(c->fallback)) {
-		fprintf(stderr, "fileserver: invalid %s '%s'\n",
-			setting_named("fallback")->what, c->fallback);
-		return false;
-	}
+				     c->error_page_text.v[i]))
+			return refused("error-page", c->error_page_text.v[i]);
+	if (c->fallback && !error_page_path_ok(c->fallback))
+		return refused("fallback", c->fallback);
 	return true;
 }
 
 /* --precompressed; false after a message. */
 static bool resolve_precompressed(struct server_config *c)
 {
-	if (coding_prefs_parse(&c->codings, c->precompressed))
-		return true;
-	fprintf(stderr, "fileserver: invalid %s '%s'\n",
-		setting_named("precompressed")->what, c->precompressed);
-	return false;
+	return coding_prefs_parse(&c->codings, c->precompressed) ||
+	       refused("precompressed", c->precompressed);
 }
 
 /* Option values for settings without a short flag start here. */

@@ -16,16 +16,6 @@ void http_chunked_init(struct http_chunked *ch)
 	*ch = (struct http_chunked){ .state = CHUNK_SIZE };
 }
 
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = http_lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* The size line ended: data follows, or (size 0) the trailer. */
 static int size_done(struct http_chunked *ch, uint64_t max)
 {
@@ -49,7 +39,7 @@ static int framing_byte(struct http_chunked *ch, unsigned char c,
 		return 400;			/* a bare LF */
 	switch (ch->state) {
 	case CHUNK_SIZE:
-		v = hex_value(c);
+		v = http_hex_value(c);
 		if (v >= 0) {
 			if (++ch->digits > SIZE_DIGITS_MAX)
 				return 413;

@@ -7,16 +7,6 @@
 #include "http_target.h"
 #include "http_chars.h"
 
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = http_lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* The next path byte, percent-decoded; -1 for a broken escape. */
 static int decode_byte(const char **s, const char *end)
 {
@@ -29,8 +19,8 @@ static int decode_byte(const char **s, const char *end)
 	}
 	if (end - p < 3)
 		return -1;
-	hi = hex_value(p[1]);
-	lo = hex_value(p[2]);
+	hi = http_hex_value(p[1]);
+	lo = http_hex_value(p[2]);
 	if (hi < 0 || lo < 0)
 		return -1;
 	*s = p + 3;
