@@ -371,6 +371,8 @@ for _m in ("post", "post-body", "put", "delete", "options", "patch"):
         "405 keep", "405 keep",
         "Same status; nginx sends no Allow with its 405 (RFC 9110 15.5.6: "
         "an origin server MUST).", NO_ALLOW)
+DIFFERENCES["fallback-post"] = diff(
+    "405 keep", "405 keep", "As method-post: no Allow from nginx.", NO_ALLOW)
 DIFFERENCES["pipe-405-continues"] = diff(
     "200 405 200 keep", "200 405 200 keep",
     "As method-post: no Allow from nginx.", NO_ALLOW)
@@ -744,6 +746,15 @@ def build_cases(env):
     case("gzip-revalidated", gz("Accept-Encoding: gzip",
                                 "If-None-Match: @GZETAG@"), "304 keep", k=1)
 
+    group("fallback")   # on the fallback phase's servers only (FALLBACK_*)
+    case("fallback-route", R("/app/route/42"), "200 keep")
+    case("fallback-head", R("/app/x", "HEAD"), "200 keep")
+    case("fallback-file", R("/a.txt"), "200 keep", k=1)
+    case("fallback-dir-without-index", R("/noindex/"), "403 keep")
+    case("fallback-post", R("/app/route", "POST"), "405 keep")
+    case("fallback-pipelined", [R("/app/1"), R("/style.css"), R("/app/2")],
+         "200 200 200 keep", k=None)
+
     group("pipelining")
     # Pipelines of hits only are the kernel's. Once a pipeline holds a
     # request userspace must answer, the kernel passes on what follows while
@@ -1083,13 +1094,21 @@ def settle(conn, last, problems):
 
 # ---- servers ----------------------------------------------------------------
 
+# The fallback phase: a single-page app's fallback, fileserver's --fallback
+# and nginx's try_files, on servers of their own (it turns every 404 into a
+# 200); cases in FALLBACK_CASES.
+FALLBACK_ARGS = ("--fallback", "/index.html")
+FALLBACK_NGINX = "try_files $uri $uri/ /index.html;"
+
+
 class FileServer:
-    def __init__(self, name, binary, docroot, kernel):
+    def __init__(self, name, binary, docroot, kernel, extra=()):
         self.name = name
         self.kernel = kernel
         self.server = Server(binary, docroot, kernel, extra=[
             a for rule in CACHE_CONTROL for a in ("--cache-control", rule)] +
-            ["--precompressed", "br,gzip", "--error-page", "404=/404.html"])
+            ["--precompressed", "br,gzip", "--error-page", "404=/404.html"] +
+            list(extra))
         self.port = self.server.port
         self.vars = {}
 
@@ -1109,17 +1128,18 @@ class FileServer:
 
 
 class Nginx(Process, FileServer):
-    def __init__(self, docroot, tmp):
+    def __init__(self, docroot, tmp, extra=""):
         self.name = "nginx"
         self.kernel = False
         self.vars = {}
         self.port = free_port()
-        self.prefix = os.path.join(tmp, "nginx")
+        self.prefix = os.path.join(tmp, "nginx" + ("-extra" if extra else ""))
         os.makedirs(self.prefix)
         with open(os.path.join(HERE, "nginx.conf.in")) as f:
             conf = f.read()
-        for k, v in (("@PREFIX@", self.prefix), ("@PORT@", str(self.port)), ("@HOST@", URL_HOST),
-                     ("@DOCROOT@", docroot)):
+        for k, v in (("@PREFIX@", self.prefix), ("@PORT@", str(self.port)),
+                     ("@HOST@", URL_HOST), ("@DOCROOT@", docroot),
+                     ("@EXTRA@", extra)):
             conf = conf.replace(k, v)
         self.conf = os.path.join(self.prefix, "nginx.conf")
         with open(self.conf, "w") as f:
@@ -1552,6 +1572,28 @@ def summary(servers, cases, failures, elapsed):
     print("  other failures: %d %s" % (len(other), " ".join(other)))
 
 
+def fallback_phase(servers, args, root, tmp, cases):
+    """The fallback cases, on servers like those of the main run but with
+    --fallback and nginx's try_files. Returns their failures."""
+    fb = []
+    try:
+        for srv in servers:
+            if srv.name == "nginx":
+                fb.append(Nginx(root, tmp, FALLBACK_NGINX))
+            else:
+                fb.append(FileServer(srv.name, args.fileserver, root,
+                                     srv.kernel, FALLBACK_ARGS))
+        for srv in fb:
+            warm_up(srv)
+        failures = run_cases(fb, cases, args.verbose, args.show)
+        print("fallback phase: %d cases, %d failed" %
+              (len(cases), len(failures)))
+        return failures
+    finally:
+        for srv in fb:
+            srv.stop()
+
+
 def differences_markdown():
     out = ["| case | fileserver | nginx | why |", "|---|---|---|---|"]
     for name, d in DIFFERENCES.items():
@@ -1637,8 +1679,13 @@ def main():
                 return 1
 
         t0 = time.time()
+        fallback = [c for c in cases if c.group == "fallback"]
+        cases = [c for c in cases if c.group != "fallback"]
         failures = run_cases(servers, cases, args.verbose,
                                      args.show)
+        if fallback:
+            failures.update(fallback_phase(servers, args, root, tmp,
+                                           fallback))
         if not args.only or "split" in args.only:
             failures.update(split_checks(servers, args.verbose))
         if not args.only or "stall" in args.only:
