@@ -10,6 +10,18 @@
 
 struct fake_maps fake;
 
+/* Where (path, enc) is in file_cache, or -1. */
+static int fake_key_enc_index(const char *path, uint32_t enc)
+{
+	int i;
+
+	for (i = 0; i < fake.nkeys; i++)
+		if (strcmp(fake.keys[i].path, path) == 0 &&
+		    fake.keys[i].enc == enc)
+			return i;
+	return -1;
+}
+
 int kernel_path_cache_lookup(const struct kernel_path *kp,
 			     const struct fs_cache_key *key)
 {
@@ -66,17 +78,6 @@ int kernel_path_cache_retire(struct kernel_path *kp,
 	}
 	fake.entries[id].gen = gen;
 	return 0;
-}
-
-int fake_key_enc_index(const char *path, uint32_t enc)
-{
-	int i;
-
-	for (i = 0; i < fake.nkeys; i++)
-		if (strcmp(fake.keys[i].path, path) == 0 &&
-		    fake.keys[i].enc == enc)
-			return i;
-	return -1;
 }
 
 int fake_key_index(const char *path)

@@ -21,9 +21,8 @@ struct fake_maps {
 
 extern struct fake_maps fake;
 
-/* Where (path, enc) is in file_cache, or -1; without enc: FS_ENC_ANY, the
- * key of a file without variants. */
-int fake_key_enc_index(const char *path, uint32_t enc);
+/* Where (path, FS_ENC_ANY) is in file_cache, or -1: the key of a file
+ * without variants. */
 int fake_key_index(const char *path);
 /* The response the kernel would send for path (resp_len bytes in *len), or
  * NULL if it would not answer; for a request accepting the codings enc. */

@@ -66,9 +66,12 @@ static size_t line_len(const char *buf, size_t len)
 	return i;
 }
 
-void access_entry_set(struct access_entry *e, const char *line,
-		      size_t line_len, const char *referer, size_t referer_len,
-		      const char *agent, size_t agent_len)
+/* Keeps the request line, Referer and User-Agent of these lengths, cut to
+ * what e holds: one cut for userspace's entries and the kernel's records. */
+static void access_entry_set(struct access_entry *e, const char *line,
+			     size_t line_len, const char *referer,
+			     size_t referer_len, const char *agent,
+			     size_t agent_len)
 {
 	access_copy(e->request, sizeof(e->request), line, line_len);
 	access_copy(e->referer, sizeof(e->referer), referer, referer_len);

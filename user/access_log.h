@@ -43,12 +43,6 @@ void access_log_close(struct access_log *log);
 void access_entry_note(struct access_entry *e, const char *head, size_t len,
 		       const struct http_request *req);
 
-/* Keeps the request line, Referer and User-Agent of these lengths, cut to
- * what e holds. */
-void access_entry_set(struct access_entry *e, const char *line,
-		      size_t line_len, const char *referer, size_t referer_len,
-		      const char *agent, size_t agent_len);
-
 /* The entry of a kernel response's record r, and its time as *when,
  * given the clock pair (realtime, monotonic) it is read at. */
 void access_entry_of_record(struct access_entry *e,

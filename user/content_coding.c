@@ -52,7 +52,8 @@ enum content_coding coding_strip_suffix(char *path)
 	return CODING_IDENTITY;
 }
 
-unsigned coding_enc_bit(enum content_coding c)
+/* A variant's coding as the kernel's FS_ENC_* bit. */
+static unsigned coding_enc_bit(enum content_coding c)
 {
 	return c > CODING_IDENTITY && c < CODING_COUNT ? 1u << (c - 1) : 0;
 }

@@ -50,9 +50,6 @@ enum content_coding coding_choose(const struct coding_prefs *p,
 				  unsigned available, const char *ae,
 				  size_t ae_len);
 
-/* A variant's coding as the kernel's FS_ENC_* bit. */
-unsigned coding_enc_bit(enum content_coding c);
-
 /*
  * The coding for a request whose Accept-Encoding lists exactly the codings
  * of enc_mask (FS_ENC_* bits) as bare tokens, or none (mask 0): what
