@@ -459,7 +459,9 @@ START_TEST(test_print_round_trip)
 		"shutdown-timeout = 10\n"
 		"access-log = \n"
 		"access-log-buffer = 8388608\n"
-		"user = nobody\n");
+		"user = nobody\n"
+		"tls-cert = \n"
+		"tls-key = \n");
 	check_round_trip();
 
 	ck_assert_int_eq(LOAD("-n", "-v", "-i", "lo", "--metrics-port", "9100",
@@ -471,7 +473,8 @@ START_TEST(test_print_round_trip)
 	ck_assert_ptr_nonnull(strstr(out, "\nkernel-processing = off\n"));
 	ck_assert_ptr_nonnull(strstr(out, "\ninterface = lo\n"));
 	ck_assert_ptr_nonnull(strstr(out,
-				     "\nuser = root\nmetrics-port = 9100\n"));
+				     "\nuser = root\ntls-cert = \ntls-key = \n"
+				     "metrics-port = 9100\n"));
 	check_round_trip();
 	ck_assert(!cfg.kernel_cache);
 	ck_assert_uint_eq(cfg.metrics_port, 9100);
@@ -561,6 +564,43 @@ START_TEST(test_reload)
 }
 END_TEST
 
+/* --tls-port needs its certificate and key, and a port of its own; the
+ * files' paths follow a reload, as SIGHUP reads them again. */
+START_TEST(test_tls_settings)
+{
+	char *file;
+
+	ck_assert_int_eq(LOAD("--tls-port", "8443"), CONFIG_ERROR);
+	ck_assert_int_eq(LOAD("--tls-port", "8443", "--tls-cert", "/c"),
+			 CONFIG_ERROR);
+	ck_assert_int_eq(LOAD("--tls-port", "8080", "--tls-cert", "/c",
+			      "--tls-key", "/k"), CONFIG_ERROR);
+	ck_assert_int_eq(LOAD("--tls-port", "9100", "--metrics-port", "9100",
+			      "--tls-cert", "/c", "--tls-key", "/k"),
+			 CONFIG_ERROR);
+	/* the files are checked at start-up, not here */
+	ck_assert_int_eq(LOAD("--tls-cert", "/c"), CONFIG_RUN);
+	ck_assert_uint_eq(cfg.tls_port, 0);
+
+	file = temp_file("tls-port = 8443\ntls-cert = /c\ntls-key = /k\n");
+	ck_assert_int_eq(LOAD("-c", file), CONFIG_RUN);
+	ck_assert_uint_eq(cfg.tls_port, 8443);
+	ck_assert_str_eq(cfg.tls_cert, "/c");
+	ck_assert_str_eq(cfg.tls_key, "/k");
+
+	rewrite(file, "tls-port = 8443\ntls-cert = /c2\ntls-key = /k2\n");
+	ck_assert(config_reload(&cfg));
+	ck_assert_str_eq(cfg.tls_cert, "/c2");
+	ck_assert_str_eq(cfg.tls_key, "/k2");
+	check_round_trip();
+
+	setenv("FILESERVER_TLS_PORT", "8444", 1);
+	ck_assert_int_eq(LOAD("-c", file), CONFIG_RUN);
+	unsetenv("FILESERVER_TLS_PORT");
+	ck_assert_uint_eq(cfg.tls_port, 8444);
+}
+END_TEST
+
 /* What loading argv printed to stdout, in out; returns what it said to do. */
 static enum config_action load_printing(char *out, size_t cap, char **argv)
 {
@@ -645,6 +685,7 @@ static Suite *config_suite(void)
 	tcase_add_test(sources, test_kernel_processing);
 	tcase_add_test(sources, test_listen_sources);
 	tcase_add_test(sources, test_reload);
+	tcase_add_test(sources, test_tls_settings);
 	suite_add_tcase(s, sources);
 
 	tcase_add_checked_fixture(output, clear_env, remove_temp_files);

@@ -6,7 +6,7 @@ set -eu
 vm=0
 
 packages="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool liburing-dev libcap-dev \
-libsystemd-dev \
+libsystemd-dev libssl-dev openssl \
 check meson ninja-build pkg-config iproute2 curl python3 \
 libclang-rt-14-dev nginx help2man binutils"
 for opt in "$@"; do

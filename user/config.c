@@ -155,6 +155,18 @@ static const struct setting settings[] = {
 		  "bound and BPF attached (default @;\n"
 		  "\"root\" keeps root)",
 	  .what = "user" },
+	{ "tls-port", 0, T_PORT, AT(tls_port), .arg = "PORT",
+	  .help = "also serve HTTPS on PORT, on the same\n"
+		  "addresses (default off; needs --tls-cert\n"
+		  "and --tls-key)",
+	  .what = "TLS port" },
+	{ "tls-cert", 0, T_OPTIONAL, AT(tls_cert), .arg = "FILE",
+	  .help = "the HTTPS certificate, PEM, the chain after\n"
+		  "it (SIGHUP reads it again)",
+	  .what = "TLS certificate", .live = true },
+	{ "tls-key", 0, T_OPTIONAL, AT(tls_key), .arg = "FILE",
+	  .help = "its private key, PEM (SIGHUP reads it again)",
+	  .what = "TLS key", .live = true },
 	{ "metrics-port", 0, T_PORT, AT(metrics_port), .arg = "PORT",
 	  .help = "serve Prometheus metrics on PORT instead of\n"
 		  "/metrics on the main port",
@@ -426,6 +438,23 @@ static bool resolve_precompressed(struct server_config *c)
 	       refused("precompressed", c->precompressed);
 }
 
+/* --tls-port's companions; false after a message. */
+static bool resolve_tls(const struct server_config *c)
+{
+	if (!c->tls_port)
+		return true;
+	if (c->tls_port == c->port || c->tls_port == c->metrics_port) {
+		fprintf(stderr, "fileserver: --tls-port must differ from "
+			"--port and --metrics-port\n");
+		return false;
+	}
+	if (c->tls_cert && c->tls_key)
+		return true;
+	fprintf(stderr, "fileserver: --tls-port needs --tls-cert and "
+		"--tls-key\n");
+	return false;
+}
+
 /* Option values for settings without a short flag start here. */
 #define LONG_ONLY	256
 
@@ -549,7 +578,8 @@ enum config_action config_load(struct server_config *cfg, int argc,
 		goto bad;
 	}
 	if (!resolve_listen(cfg) || !resolve_cache_control(cfg) ||
-	    !resolve_precompressed(cfg) || !resolve_pages(cfg))
+	    !resolve_precompressed(cfg) || !resolve_pages(cfg) ||
+	    !resolve_tls(cfg))
 		goto bad;
 	log_verbose = cfg->verbose;
 	return check ? CONFIG_CHECK : CONFIG_RUN;

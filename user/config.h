@@ -50,6 +50,9 @@ struct server_config {
 	unsigned send_timeout;		/* seconds without send progress */
 	unsigned shutdown_timeout;	/* seconds to drain on SIGTERM */
 	uint16_t metrics_port;		/* 0: /metrics on the main port */
+	uint16_t tls_port;		/* 0: no HTTPS */
+	const char *tls_cert;		/* PEM chain, with tls_port */
+	const char *tls_key;
 	struct config_list cache_control_text;	/* --cache-control */
 	struct cache_control cache_control;	/* its rules */
 	const char *precompressed;		/* --precompressed */

@@ -11,6 +11,7 @@
 
 #include "access_log.h"
 #include "conn.h"
+#include "tls.h"
 #include "log.h"
 
 int conn_table_init(struct conn_table *t, uint32_t size)
@@ -106,6 +107,8 @@ bool conn_alloc_log(struct conn *c)
 
 void conn_release(struct conn_pool *pool, struct conn *c)
 {
+	tls_conn_free(c->tls);
+	c->tls = NULL;
 	close(c->fd);
 	if (c->file_fd >= 0)
 		close(c->file_fd);

@@ -30,6 +30,7 @@
 #define CONN_POOL_KEEP		256
 
 struct access_entry;
+struct ssl_st;
 
 struct conn {
 	bool closing;
@@ -39,6 +40,13 @@ struct conn {
 	bool close_after;
 	bool done_published;	/* the kernel path knows this one is answered */
 	bool metrics_only;	/* accepted on the metrics port */
+	/* HTTPS: TLS over the socket, its handshake done or not; plain
+	 * HTTP that came to the HTTPS port instead (answered 400) */
+	struct ssl_st *tls;
+	bool tls_checked;	/* its first byte was a TLS record's */
+	bool tls_ready;
+	bool plain_on_tls;
+	size_t tls_put;		/* bytes the last TLS write took */
 	enum metrics_method method;	/* of the request being answered */
 	int status;
 	size_t head_bytes;	/* of the response being sent */

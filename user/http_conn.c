@@ -255,6 +255,9 @@ enum http_conn_step http_conn_next(const struct http_conn_env *env,
 	case HTTP_PARSE_DONE:
 		break;
 	}
+	/* as nginx does: a 400, so that the client sees what went wrong */
+	if (c->plain_on_tls)
+		return refuse(env, c, 400);
 	if (req.chunked) {
 		int r = drop_chunked(c, req.head_len);
 

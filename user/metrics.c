@@ -163,6 +163,24 @@ static void faults(struct out *o, const struct user_metrics *u)
 		  kinds, sizeof(kinds) / sizeof(kinds[0]), u);
 }
 
+static void tls(struct out *o, const struct user_metrics *u)
+{
+#define TLS_FAIL(name, kind) { name, offsetof(struct user_metrics, \
+	tls_failures) + kind * sizeof(uint64_t) }
+	static const struct reason kinds[] = {
+		TLS_FAIL("handshake", TLS_FAIL_HANDSHAKE),
+		TLS_FAIL("plain_http", TLS_FAIL_PLAIN_HTTP),
+		TLS_FAIL("timeout", TLS_FAIL_TIMEOUT),
+	};
+#undef TLS_FAIL
+
+	single(o, "fileserver_tls_handshakes_total", "counter",
+	       "HTTPS handshakes completed.", u->tls_handshakes);
+	by_reason(o, "fileserver_tls_failures_total", "reason",
+		  "HTTPS connections closed before a request, by why.",
+		  kinds, sizeof(kinds) / sizeof(kinds[0]), u);
+}
+
 static void kernel_reasons(struct out *o, const struct fs_stats *k)
 {
 	static const struct reason passes[] = {
@@ -283,6 +301,7 @@ size_t metrics_render(char *buf, size_t cap,
 	       "Connections open now.", user->conns_active);
 	per_worker(&o, workers, nworkers);
 	faults(&o, user);
+	tls(&o, user);
 	cache(&o, cs ? cs : &no_cache);
 	if (kernel)
 		kernel_reasons(&o, kernel);

@@ -27,6 +27,15 @@ enum metrics_fault {
 	METRICS_FAULTS,
 };
 
+/* HTTPS connections that never got to a request, by why. */
+enum metrics_tls_failure {
+	TLS_FAIL_HANDSHAKE,	/* a protocol error, or the client left */
+	TLS_FAIL_PLAIN_HTTP,	/* plain HTTP to the HTTPS port: a 400 */
+	TLS_FAIL_TIMEOUT,	/* no handshake within --header-timeout */
+	METRICS_TLS_FAILURES,
+};
+
+/* All uint64_t: /metrics sums workers' counters field by field. */
 struct user_metrics {
 	uint64_t responses[METRICS_METHODS][5];	/* by status class 1xx-5xx */
 	uint64_t rx_bytes;
@@ -34,6 +43,8 @@ struct user_metrics {
 	uint64_t conns_opened;
 	uint64_t conns_active;
 	uint64_t faults[METRICS_FAULTS];
+	uint64_t tls_handshakes;	/* completed */
+	uint64_t tls_failures[METRICS_TLS_FAILURES];
 };
 
 struct cache_stats {

@@ -24,6 +24,15 @@
  * CAP_BPF: before Linux 6.5 every bpf() call, map updates included, needs it
  * while kernel.unprivileged_bpf_disabled is set (Debian's default).
  */
+/*
+ * CAP_DAC_READ_SEARCH, with HTTPS, permitted but not in effect: a SIGHUP
+ * reads the certificate's key again, which is usually readable by root
+ * alone (nginx's master process stays root for it). It is in effect only
+ * while privilege_read_all() says so, in that thread.
+ */
+static const cap_value_t read_all = CAP_DAC_READ_SEARCH;
+static bool keep_read_all;
+
 static int set_caps(const cap_value_t *list, int n, int n_effective)
 {
 	cap_t caps = cap_init();
@@ -34,9 +43,37 @@ static int set_caps(const cap_value_t *list, int n, int n_effective)
 	err = (n && cap_set_flag(caps, CAP_PERMITTED, n, list, CAP_SET)) ||
 	      (n_effective && cap_set_flag(caps, CAP_EFFECTIVE, n_effective,
 					   list, CAP_SET)) ||
+	      (keep_read_all &&
+	       cap_set_flag(caps, CAP_PERMITTED, 1, &read_all, CAP_SET)) ||
 	      cap_set_proc(caps);
 	cap_free(caps);
 	return err ? -1 : 0;
+}
+
+static bool permitted_now(cap_value_t cap)
+{
+	cap_flag_value_t v = CAP_CLEAR;
+	cap_t caps = cap_get_proc();
+
+	if (caps) {
+		cap_get_flag(caps, cap, CAP_PERMITTED, &v);
+		cap_free(caps);
+	}
+	return v == CAP_SET;
+}
+
+void privilege_read_all(bool on)
+{
+	cap_t caps;
+
+	if (!keep_read_all)
+		return;
+	caps = cap_get_proc();
+	if (!caps || cap_set_flag(caps, CAP_EFFECTIVE, 1, &read_all,
+				  on ? CAP_SET : CAP_CLEAR) ||
+	    cap_set_proc(caps))
+		log_warn("CAP_DAC_READ_SEARCH: %s", strerror(errno));
+	cap_free(caps);
 }
 
 /* Whether map operations work without CAP_BPF in the effective set. */
@@ -65,10 +102,13 @@ static int keep_caps(bool kernel_path, int probe_map_fd)
 }
 
 int privilege_drop(const char *user, bool explicit_user, int probe_map_fd,
-		   int root_fd, const char *root_path)
+		   int root_fd, const char *root_path, bool keep_read)
 {
 	struct passwd *pw;
 
+	/* root (--user root) reads everything anyway */
+	keep_read_all = keep_read && strcmp(user, "root") != 0 &&
+			permitted_now(read_all);
 	if (geteuid() != 0) {
 		if (explicit_user)
 			log_warn("not started as root: --user %s ignored",

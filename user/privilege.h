@@ -18,9 +18,16 @@
  * Not root: the same capabilities are kept of those the process was
  * given, and a warning if user was asked for explicitly. Then checks that
  * the document root is readable.
+ * With keep_read (HTTPS), CAP_DAC_READ_SEARCH stays permitted, not in
+ * effect, for privilege_read_all().
  * Returns 0, or -1 with the reason logged.
  */
 int privilege_drop(const char *user, bool explicit_user, int probe_map_fd,
-		   int root_fd, const char *root_path);
+		   int root_fd, const char *root_path, bool keep_read);
+
+/* Puts CAP_DAC_READ_SEARCH in effect (on) or out of it again, in the
+ * calling thread only, if privilege_drop() kept it: around reading the
+ * TLS key again. */
+void privilege_read_all(bool on);
 
 #endif /* PRIVILEGE_H */

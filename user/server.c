@@ -27,6 +27,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "privilege.h"
+#include "tls.h"
 #include "worker.h"
 
 /* Files up to this size are cached at start-up. */
@@ -96,24 +97,28 @@ static int listen_on(int fd)
 	return fd;
 }
 
-/* One listener per worker. The port is first bound alone: members of a
- * SO_REUSEPORT group need only share a user, so a second server started
- * by mistake would otherwise join ours and take half its connections. */
-static int listen_main(struct server *srv)
+/* One listener per worker and address on port, into fds (worker i's at
+ * [i * nlisten, (i + 1) * nlisten)). The port is first bound alone:
+ * members of a SO_REUSEPORT group need only share a user, so a second
+ * server started by mistake would otherwise join ours and take half its
+ * connections. */
+static int listen_group(struct server *srv, int *fds, uint16_t port)
 {
 	const struct server_config *cfg = srv->cfg;
+	struct listen_addr addr;
 	unsigned a, i;
 	int probe;
 
 	for (a = 0; a < cfg->nlisten; a++) {
-		probe = bind_addr(&cfg->listen[a], false);
+		addr = listen_addr_with_port(&cfg->listen[a], port);
+		probe = bind_addr(&addr, false);
 		if (probe < 0)
 			return -1;
 		close(probe);
 		for (i = 0; i < srv->nworkers; i++) {
-			int *fd = &srv->listen_main[i * cfg->nlisten + a];
+			int *fd = &fds[i * cfg->nlisten + a];
 
-			*fd = listen_on(bind_addr(&cfg->listen[a], true));
+			*fd = listen_on(bind_addr(&addr, true));
 			if (*fd < 0)
 				return -1;
 		}
@@ -137,10 +142,42 @@ static int listen_metrics(struct server *srv)
 	return 0;
 }
 
-/* How many main listening sockets there are, all workers' together. */
+/* How many listening sockets a group (main, TLS) has, all workers'. */
 static unsigned listen_count(const struct server *srv)
 {
-	return srv->listen_main ? srv->nworkers * srv->cfg->nlisten : 0;
+	return srv->nworkers * srv->cfg->nlisten;
+}
+
+/* A group's sockets, each -1 (none yet), or NULL when out of memory. */
+static int *group_new(const struct server *srv)
+{
+	int *fds = malloc(listen_count(srv) * sizeof(*fds));
+	unsigned i;
+
+	for (i = 0; fds && i < listen_count(srv); i++)
+		fds[i] = -1;
+	return fds;
+}
+
+/* Applies f (shutdown or close) to a group's open sockets. */
+static void group_each(const struct server *srv, const int *fds,
+		       void (*f)(int fd))
+{
+	unsigned i;
+
+	for (i = 0; fds && i < listen_count(srv); i++)
+		if (fds[i] >= 0)
+			f(fds[i]);
+}
+
+static void shut_fd(int fd)
+{
+	shutdown(fd, SHUT_RDWR);
+}
+
+static void close_fd(int fd)
+{
+	close(fd);
 }
 
 /* Refuses new connections at once. */
@@ -148,9 +185,8 @@ static void listeners_shutdown(struct server *srv)
 {
 	unsigned i;
 
-	for (i = 0; i < listen_count(srv); i++)
-		if (srv->listen_main[i] >= 0)
-			shutdown(srv->listen_main[i], SHUT_RDWR);
+	group_each(srv, srv->listen_main, shut_fd);
+	group_each(srv, srv->listen_tls, shut_fd);
 	for (i = 0; i < LISTEN_MAX; i++)
 		if (srv->listen_metrics[i] >= 0)
 			shutdown(srv->listen_metrics[i], SHUT_RDWR);
@@ -242,6 +278,12 @@ static void reload(struct server *srv)
 		log_warn("reload: settings unchanged");
 	if (srv->access_log)
 		access_log_reopen(srv->access_log, srv->cfg->access_log);
+	if (srv->tls) {
+		privilege_read_all(true);
+		tls_server_reload(srv->tls, srv->cfg->tls_cert,
+				  srv->cfg->tls_key);
+		privilege_read_all(false);
+	}
 	if (srv->cache)
 		preload(srv);
 	sd_notify(0, "READY=1");
@@ -294,6 +336,8 @@ static void log_serving(const struct server *srv)
 	log_info("serving '%s' on port %u (%s%s) with %u worker(s)",
 		 cfg->docroot, listen_addr_port(&cfg->listen[0]), where,
 		 cfg->listen[0].dual_stack ? ", IPv4 too" : "", srv->nworkers);
+	if (srv->tls)
+		log_info("HTTPS on port %u, the same addresses", cfg->tls_port);
 }
 
 /* Starts the workers, then takes signals until every worker has stopped.
@@ -374,10 +418,11 @@ static void server_cleanup(struct server *srv, struct worker_thread *threads)
 	conn_table_free(&srv->conns);
 	if (srv->root_fd >= 0)
 		close(srv->root_fd);
-	for (i = 0; i < listen_count(srv); i++)
-		if (srv->listen_main[i] >= 0)
-			close(srv->listen_main[i]);
+	group_each(srv, srv->listen_main, close_fd);
 	free(srv->listen_main);
+	group_each(srv, srv->listen_tls, close_fd);
+	free(srv->listen_tls);
+	tls_server_close(srv->tls);
 	for (i = 0; i < LISTEN_MAX; i++)
 		if (srv->listen_metrics[i] >= 0)
 			close(srv->listen_metrics[i]);
@@ -406,15 +451,16 @@ static int server_setup(struct server *srv)
 		.fallback = cfg->fallback };
 	srv->nworkers = worker_count(cfg);
 	srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
-	srv->listen_main = malloc(srv->nworkers * cfg->nlisten *
-				  sizeof(*srv->listen_main));
-	if (!srv->workers || !srv->listen_main) {
+	srv->listen_main = group_new(srv);
+	if (srv->tls)
+		srv->listen_tls = group_new(srv);
+	if (!srv->workers || !srv->listen_main ||
+	    (srv->tls && !srv->listen_tls)) {
 		log_error("workers: out of memory");
 		return -1;
 	}
-	for (i = 0; i < listen_count(srv); i++)
-		srv->listen_main[i] = -1;
-	if (listen_main(srv))
+	if (listen_group(srv, srv->listen_main, cfg->port) ||
+	    (srv->tls && listen_group(srv, srv->listen_tls, cfg->tls_port)))
 		return -1;
 	if (cfg->metrics_port != cfg->port && listen_metrics(srv))
 		return -1;
@@ -442,7 +488,7 @@ static int server_setup(struct server *srv)
 	}
 	if (privilege_drop(cfg->user, cfg->user_explicit,
 			   srv->kernel ? srv->kp.stats_fd : -1, srv->root_fd,
-			   cfg->docroot))
+			   cfg->docroot, srv->tls != NULL))
 		return -1;
 	/* Only now: a file the user we run as cannot read must not be
 	 * answered from the cache either. */
@@ -451,9 +497,9 @@ static int server_setup(struct server *srv)
 	return 0;
 }
 
-int server_run(struct server_config *cfg)
+int server_run(struct server_config *cfg, struct tls_server *tls)
 {
-	struct server srv = { .cfg = cfg, .root_fd = -1 };
+	struct server srv = { .cfg = cfg, .root_fd = -1, .tls = tls };
 	struct worker_thread *threads = NULL;
 	sigset_t signals;
 	unsigned i;

@@ -20,6 +20,7 @@ struct user_metrics;
 struct cache;
 struct access_log;
 struct kernel_log;
+struct tls_server;
 
 /* How far a stop has gone (SIGTERM or SIGINT: one, then the other). */
 enum stop_level { STOP_NONE, STOP_DRAIN, STOP_NOW };
@@ -34,6 +35,9 @@ struct server {
 	/* cfg->nlisten addresses, each with one socket per worker in a
 	 * SO_REUSEPORT group: worker i's are [i * nlisten, (i + 1) * nlisten) */
 	int *listen_main;
+	/* --tls-port's, the same way; NULL without it */
+	int *listen_tls;
+	struct tls_server *tls;		/* the certificate; NULL: no HTTPS */
 	/* --metrics-port on the same addresses, shared by the workers;
 	 * -1: /metrics on the main port */
 	int listen_metrics[LISTEN_MAX];
@@ -58,7 +62,8 @@ struct server {
 };
 
 /* Runs until SIGTERM or SIGINT, then drains for up to shutdown_timeout
- * seconds (a second signal: at once). Returns the process exit status. */
-int server_run(struct server_config *cfg);
+ * seconds (a second signal: at once), serving HTTPS with tls (NULL: none),
+ * which it then closes. Returns the process exit status. */
+int server_run(struct server_config *cfg, struct tls_server *tls);
 
 #endif /* SERVER_H */

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "recv_bufs.h"
+#include "tls.h"
 #include "worker.h"
 
 #define RING_ENTRIES	1024
@@ -41,74 +42,6 @@
  * not hold up the ring. */
 #define SENDFILE_MAX	(256 * 1024)
 #define INOTIFY_BUF	(64 * 1024)
-
-enum op {
-	OP_ACCEPT = 1,
-	OP_RECV,
-	OP_SEND,
-	OP_WAIT_KERNEL,		/* a kernel response is still queued ahead */
-	OP_POLL_OUT,		/* room in the socket for more of the file */
-	OP_POLL_IN,		/* a kernel-path socket is readable: recv next */
-	OP_RECV_RETRY,		/* recv found nothing the kernel path had ready */
-	OP_TICK,
-	OP_INOTIFY,
-	OP_WAKE,		/* srv->stop changed */
-};
-
-/* Listening sockets: the main ones, one per address, then --metrics-port's */
-#define LISTENERS	(2 * LISTEN_MAX)
-
-struct worker {
-	struct server *srv;
-	unsigned index;
-	/* copied from srv, which does not change while workers run */
-	const struct server_config *cfg;
-	struct kernel_path *kp;		/* NULL: the kernel path is off */
-	struct cache *cache;
-	struct access_log *access_log;
-	struct kernel_log *kernel_log;	/* kernel responses' lines */
-
-	int listen_fd[LISTENERS];	/* srv's: its own main ones, -1: none */
-	bool listen_metrics[LISTENERS];	/* for /metrics only */
-	struct io_uring ring;
-	bool ring_ready;
-	struct recv_bufs recv;
-	bool accept_armed[LISTENERS];
-	struct conn *conns;		/* open ones, listed */
-	struct conn_pool pool;		/* their idle buffers */
-	bool limit_logged;
-	struct user_metrics metrics;	/* summed over workers by /metrics */
-	struct __kernel_timespec tick_ts, wait_ts, retry_ts;
-	int wake_fd;
-	uint64_t wake_count;
-	char *inotify_buf;		/* worker 0 only */
-	char date[HTTP_DATE_LEN + 1];
-	time_t date_sec;
-	struct http_conn_env env;	/* .draining: no new connections */
-};
-
-static inline uint64_t tag(enum op op, uint32_t id)
-{
-	return ((uint64_t)op << 32) | id;
-}
-
-static struct io_uring_sqe *get_sqe(struct worker *w)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
-
-	if (!sqe) {
-		metrics_add(&w->metrics.faults[FAULT_RING_FULL], 1);
-		io_uring_submit(&w->ring);
-		sqe = io_uring_get_sqe(&w->ring);
-	}
-	return sqe;	/* never NULL right after a submit */
-}
-
-static void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum op op)
-{
-	io_uring_sqe_set_data64(sqe, tag(op, c->id));
-	c->inflight++;
-}
 
 /* ---- connections ---------------------------------------------------- */
 
@@ -124,7 +57,7 @@ static void conn_free(struct worker *w, struct conn *c)
 	conn_table_put(&w->srv->conns, c);
 }
 
-static void conn_close(struct worker *w, struct conn *c)
+void conn_close(struct worker *w, struct conn *c)
 {
 	if (c->closing)
 		return;
@@ -132,6 +65,9 @@ static void conn_close(struct worker *w, struct conn *c)
 	metrics_add(&w->metrics.conns_active, -1);
 	if (c->in_kernel)
 		kernel_path_del_conn(w->kp, c->id, c->cookie);
+	/* its close_notify, while the socket can still send it */
+	tls_conn_free(c->tls);
+	c->tls = NULL;
 	/* wakes whatever the ring still waits for on this socket */
 	shutdown(c->fd, SHUT_RDWR);
 	if (c->inflight == 0)
@@ -143,6 +79,10 @@ static void arm_recv(struct worker *w, struct conn *c)
 	struct io_uring_sqe *sqe;
 	int flags = 0;
 
+	if (c->tls) {
+		worker_tls_read(w, c);
+		return;
+	}
 	if (c->in_kernel) {
 		if (kernel_path_overrun(w->kp, c->id)) {
 			log_debug("connection %u: over %u request bytes "
@@ -174,9 +114,14 @@ static void arm_recv(struct worker *w, struct conn *c)
 
 static void send_out(struct worker *w, struct conn *c)
 {
-	struct io_uring_sqe *sqe = get_sqe(w);
+	struct io_uring_sqe *sqe;
 	int flags = MSG_NOSIGNAL;
 
+	if (c->tls) {
+		worker_tls_send(w, c);
+		return;
+	}
+	sqe = get_sqe(w);
 	/* The last bytes before a close wait in the socket for the FIN,
 	 * which then rides on them: one packet fewer each way, as nginx's
 	 * tcp_nopush gets (docs/design.md). Not on kernel-path sockets,
@@ -233,8 +178,6 @@ static void refresh_date(struct worker *w)
 		kernel_path_set_clock(w->kp, w->date);
 }
 
-static void conn_process(struct worker *w, struct conn *c);
-
 /* While draining, a connection with nothing in flight is closed: nothing
  * half-read, no response of ours or of the kernel's on its way. A request
  * already on the wire may meet the close, as with any keep-alive close.
@@ -267,7 +210,7 @@ static void response_done(struct worker *w, struct conn *c)
 }
 
 /* Answers the next buffered request, or asks for more bytes. */
-static void conn_process(struct worker *w, struct conn *c)
+void conn_process(struct worker *w, struct conn *c)
 {
 	if (c->closing || c->busy)
 		return;
@@ -414,10 +357,12 @@ static void send_file(struct worker *w, struct conn *c)
 
 /* The next step of the response: the rest of the header block, the rest
  * of the file, or nothing. */
-static void response_next(struct worker *w, struct conn *c)
+void response_next(struct worker *w, struct conn *c)
 {
 	if (c->out_off < c->out_len)
 		send_out(w, c);
+	else if (c->file_left && c->tls && !tls_kernel_sends(c->tls))
+		worker_tls_send_file(w, c);
 	else if (c->file_left)
 		send_file(w, c);
 	else
@@ -436,7 +381,8 @@ static void on_send(struct worker *w, struct conn *c, int res)
 }
 
 /* The connection accepted as fd, or NULL (closed) past the limit. */
-static struct conn *conn_new(struct worker *w, int fd, bool metrics_only)
+static struct conn *conn_new(struct worker *w, int fd, bool metrics_only,
+			     bool tls)
 {
 	struct conn *c = conn_table_take(&w->srv->conns);
 
@@ -463,7 +409,16 @@ static struct conn *conn_new(struct worker *w, int fd, bool metrics_only)
 		conn_close(w, c);
 		return NULL;
 	}
-	c->to_kernel = w->kp && !metrics_only;
+	c->to_kernel = w->kp && !metrics_only && !tls;
+	if (tls) {
+		c->tls = tls_conn_new(w->srv->tls, fd);
+		if (!c->tls) {
+			conn_close(w, c);
+			return NULL;
+		}
+		/* the handshake has --header-timeout, as in nginx */
+		c->head_start = c->last_active;
+	}
 	return c;
 }
 
@@ -491,8 +446,10 @@ static void on_accept(struct worker *w, struct io_uring_cqe *cqe)
 			log_warn("accept: %s", strerror(-cqe->res));
 		return;
 	}
-	c = conn_new(w, cqe->res, w->listen_metrics[l]);
-	if (c)
+	c = conn_new(w, cqe->res, w->listen_metrics[l], w->listen_tls[l]);
+	if (c && c->tls)
+		worker_tls_start(w, c);
+	else if (c)
 		conn_process(w, c);
 }
 
@@ -527,8 +484,12 @@ static void on_tick(struct worker *w)
 		}
 		if (conn_expired(c, now, w->cfg->send_timeout,
 				 config_timeout(&w->cfg->header_timeout),
-				 config_timeout(&w->cfg->idle_timeout)))
+				 config_timeout(&w->cfg->idle_timeout))) {
+			if (c->tls && !c->tls_ready)
+				metrics_add(&w->metrics.tls_failures
+					    [TLS_FAIL_TIMEOUT], 1);
 			conn_close(w, c);
+		}
 		else if (w->env.draining)
 			drain_idle(w, c);
 	}
@@ -608,6 +569,12 @@ static void on_completion(struct worker *w, struct io_uring_cqe *cqe)
 	case OP_RECV_RETRY:
 		arm_recv(w, c);
 		break;
+	case OP_TLS_WAIT:
+		worker_tls_resume(w, c, cqe->res);
+		break;
+	case OP_TLS_SENT:
+		on_send(w, c, c->tls_put);
+		break;
 	case OP_POLL_IN:	/* its linked recv completes next */
 	default:
 		break;
@@ -649,6 +616,10 @@ static void take_listeners(struct worker *w)
 	}
 	for (i = 2 * n; i < LISTENERS; i++)
 		w->listen_fd[i] = -1;
+	for (i = 0; srv->listen_tls && i < n; i++) {
+		w->listen_fd[2 * n + i] = srv->listen_tls[w->index * n + i];
+		w->listen_tls[2 * n + i] = true;
+	}
 }
 
 struct worker *worker_new(struct server *srv, unsigned index)
