@@ -176,6 +176,9 @@ static void tls(struct out *o, const struct user_metrics *u)
 
 	single(o, "fileserver_tls_handshakes_total", "counter",
 	       "HTTPS handshakes completed.", u->tls_handshakes);
+	single(o, "fileserver_tls_ktls_total", "counter",
+	       "HTTPS connections whose sends the kernel encrypts (kTLS).",
+	       u->tls_kernel_sends);
 	by_reason(o, "fileserver_tls_failures_total", "reason",
 		  "HTTPS connections closed before a request, by why.",
 		  kinds, sizeof(kinds) / sizeof(kinds[0]), u);

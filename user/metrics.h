@@ -44,6 +44,7 @@ struct user_metrics {
 	uint64_t conns_active;
 	uint64_t faults[METRICS_FAULTS];
 	uint64_t tls_handshakes;	/* completed */
+	uint64_t tls_kernel_sends;	/* of those, with kTLS sends */
 	uint64_t tls_failures[METRICS_TLS_FAILURES];
 };
 

@@ -73,6 +73,8 @@ void worker_tls_start(struct worker *w, struct conn *c)
 		c->tls_ready = true;
 		c->head_start = 0;
 		metrics_add(&w->metrics.tls_handshakes, 1);
+		if (tls_kernel_sends(c->tls))
+			metrics_add(&w->metrics.tls_kernel_sends, 1);
 		conn_process(w, c);
 		return;
 	}
