@@ -208,9 +208,10 @@ static int open_target(int root_fd, const struct http_request *req,
 		       struct stat *st, bool *is_index, int *status)
 {
 	int fd = files_open(root_fd, req->path, false);
+	bool stated = fd >= 0 && fstat(fd, st) == 0;
 
 	*is_index = false;
-	if (fd >= 0 && fstat(fd, st) == 0 && S_ISDIR(st->st_mode)) {
+	if (stated && S_ISDIR(st->st_mode)) {
 		int dir = fd;
 
 		if (!req->path_had_trailing_slash) {
@@ -221,6 +222,7 @@ static int open_target(int root_fd, const struct http_request *req,
 		fd = files_open(dir, "index.html", false);
 		close(dir);
 		*is_index = true;
+		stated = fd >= 0 && fstat(fd, st) == 0;
 		if (fd == -ENOENT) {
 			*status = 403;	/* no index, and no listings */
 			return -1;
@@ -230,7 +232,7 @@ static int open_target(int root_fd, const struct http_request *req,
 		*status = files_error_status(fd);
 		return -1;
 	}
-	if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
+	if (!stated || !S_ISREG(st->st_mode)) {
 		close(fd);
 		*status = 403;
 		return -1;

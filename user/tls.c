@@ -200,6 +200,9 @@ static SSL_CTX *context_new(const char *cert, const char *key)
 				       sizeof(SESSION_CONTEXT) - 1);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
 	SSL_CTX_set_dh_auto(ctx, 1);
+	/* as much as the socket has in one read, not a record's header and
+	 * then its body (as nginx sets it); kTLS ignores it */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1 ||
 	    SSL_CTX_set1_groups_list(ctx, TLS_GROUPS) != 1) {
 		log_error("TLS settings: %s", ssl_reason());

@@ -98,26 +98,31 @@ void worker_tls_read(struct worker *w, struct conn *c)
 	conn_submit(c, sqe, OP_TLS_WAIT);
 }
 
+/* One read: what OpenSSL holds beyond it comes by worker_tls_read()'s
+ * NOP, what the socket holds by its poll, so a read that would find
+ * nothing (a syscall) is never made. */
 static void tls_read_step(struct worker *w, struct conn *c)
 {
-	enum tls_step step = TLS_DONE;
-	size_t got = 0, n;
+	enum tls_step step;
+	size_t got = 0;
 
 	if (!conn_bufs_take(&w->pool, c)) {
 		log_error("out of memory for a connection's buffers");
 		conn_close(w, c);
 		return;
 	}
-	while (c->in_len < CONN_IN_CAP &&
-	       (step = tls_read(c->tls, c->in + c->in_len,
-				CONN_IN_CAP - c->in_len, &n)) == TLS_DONE) {
-		c->in_len += n;
-		got += n;
+	if (c->in_len == CONN_IN_CAP) {
+		/* never asked for: a head that fills in is refused first */
+		conn_close(w, c);
+		return;
 	}
-	if (!got) {
+	step = tls_read(c->tls, c->in + c->in_len, CONN_IN_CAP - c->in_len,
+			&got);
+	if (step != TLS_DONE) {
 		tls_wait(w, c, step);
 		return;
 	}
+	c->in_len += got;
 	metrics_add(&w->metrics.rx_bytes, got);
 	c->last_active = clock_now_sec();
 	conn_process(w, c);
