@@ -4,12 +4,13 @@
 usage: conformance.py FILESERVER [--only SUBSTRING] [--verbose] [--show]
                                  [--differences-markdown]
 
---only runs the cases whose name contains SUBSTRING, --verbose prints the
-passing ones too, --show every response head; --differences-markdown prints
-the DIFFERENCES table for the README and exits.
+--only runs the cases whose name contains SUBSTRING (in both phases),
+--verbose prints the passing ones too, --show every response head;
+--differences-markdown prints the DIFFERENCES table for the README and
+exits.
 
 The servers, each on its own free loopback port (127.0.0.1, or ::1 with
-FILESERVER_TEST_HOST=::1):
+FILESERVER_TEST_HOST=::1) and a second one for HTTPS (see below):
   kernel  fileserver with the eBPF path on (needs root and BPF; SKIP loudly
           otherwise)
   user    fileserver -n
@@ -47,7 +48,32 @@ repeats a sequence that once stalled the kernel mode now and then
 (stall-after-userspace-first: a stream-parser run that found nothing new
 while a request passed with SK_PASS was unread made the kernel count it as
 read twice, so a next request no longer than it never woke the parser).
-The last one reads the kernel's stats: no request went to userspace with
+
+The HTTPS phase runs it all again over TLS. A self-signed EC P-256
+certificate for the test host (CN and SAN) is made once per run in the temp
+dir by the openssl CLI (without it: SKIP loudly, and the servers listen for
+plain HTTP only). Each server also listens for TLS on a second port:
+fileserver with --tls-port/--tls-cert/--tls-key, nginx with a second
+"listen ... ssl" in the same server block, so that every other setting is
+the same on both ports. Through Python's ssl module (the certificate
+trusted, no host name check, ALPN http/1.1; warm-up checks TLS 1.3 and
+http/1.1 were chosen, and each server's ETags are those of its plain port),
+every case is sent to the TLS ports (the fallback cases to the fallback
+phase's servers), named "tls:CASE", each write one TLS record (more past
+16 KiB), and checked as above: kernel vs user, the expectation, nginx (by
+DIFFERENCES; TLS_DIFFERENCES pins where nginx answers otherwise over TLS:
+nowhere so far), and kernel hits, which must be 0: TLS is always answered
+by userspace. Over TLS, fileserver must also answer every case byte for
+byte as it did over plain HTTP, Date aside (plain/tls). Both split checks
+run over TLS too, a piece a record (no kernel hits expected there either);
+the stall check, about the kernel path, does not. The cases of group
+"tls" run in this phase only: plain HTTP sent to the TLS port (400, then
+close; the bodies and Server differ, so only outcomes are compared), one
+request in two or more TLS records with pauses between, pipelined requests
+and bodies over 16 KiB across records, HTTP/1.0 keep-alive and Connection:
+close on the TLS port, and a few over TLS 1.2.
+
+The last check reads the kernel's stats: no request went to userspace with
 SK_PASS (no-direct-pass).
 
 Exit status: 0 all passed, 1 something failed, 77 nothing could run.
@@ -58,6 +84,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -123,7 +150,7 @@ def R(target="/a.txt", method="GET", version="HTTP/1.1", host="test",
 
 
 Case = collections.namedtuple(
-    "Case", "name group reqs expect k chunks gap methods")
+    "Case", "name group reqs expect k chunks gap methods wire")
 CASES = []
 _group = [""]
 
@@ -132,13 +159,16 @@ def group(name):
     _group[0] = name
 
 
-def case(name, reqs, expect, k=0, chunks=None, gap=0.05, methods=None):
+def case(name, reqs, expect, k=0, chunks=None, gap=0.05, methods=None,
+         wire=None):
     """reqs: the request(s), bytes or a list (pipelined in one write unless
     chunks gives the writes); expect: fileserver's outcome, e.g. "200 keep";
     k: kernel hits in kernel mode (an int, (min, max), or None: not
-    checked); chunks, gap: the writes and the pause between them; methods:
-    the method of each expected response (HEAD has no body), guessed from
-    reqs."""
+    checked; over TLS always 0); chunks, gap: the writes and the pause
+    between them (over TLS a write is a TLS record); methods: the method of
+    each expected response (HEAD has no body), guessed from reqs; wire, for
+    the cases of group "tls" (HTTPS phase only): None for TLS as every case,
+    "tls1.2" for TLS 1.2 at most, "plain" for no TLS (to the TLS port)."""
     if isinstance(reqs, bytes):
         reqs = [reqs]
     if methods is None:
@@ -147,7 +177,7 @@ def case(name, reqs, expect, k=0, chunks=None, gap=0.05, methods=None):
         chunks = [b"".join(reqs)]
     assert name not in [c.name for c in CASES], name
     CASES.append(Case(name, _group[0], reqs, expect, k, chunks, gap,
-                      methods))
+                      methods, wire))
 
 
 Diff = collections.namedtuple("Diff", "fileserver nginx why headers "
@@ -376,6 +406,12 @@ DIFFERENCES["fallback-post"] = diff(
 DIFFERENCES["pipe-405-continues"] = diff(
     "200 405 200 keep", "200 405 200 keep",
     "As method-post: no Allow from nginx.", NO_ALLOW)
+
+# The HTTPS phase uses DIFFERENCES too (a case answered otherwise over TLS
+# than over plain HTTP is a failure of its own, plain/tls, for fileserver);
+# where nginx answers a case otherwise over TLS, its entry here replaces
+# the DIFFERENCES one in that phase.
+TLS_DIFFERENCES = {}
 
 
 def build_cases(env):
@@ -796,6 +832,58 @@ def build_cases(env):
          chunks=[b"".join([a] * 10)[:100], b"".join([a] * 10)[100:200],
                  b"".join([a] * 10)[200:]], gap=0.01)
 
+    group("tls")    # in the HTTPS phase only (every other case runs there too)
+    # plain HTTP to the TLS port: 400, then close (bodies and Server differ)
+    case("tls-port-plain-http", R(), "400 close", wire="plain")
+    case("tls-port-plain-http10-keep-alive",
+         R(version="HTTP/1.0", headers=["Connection: keep-alive"]),
+         "400 close", wire="plain")
+    case("tls-port-plain-pipelined", [R(), R("/style.css")], "400 close",
+         wire="plain")
+    # one request in two TLS records (a write each, a pause between)
+    case("tls-split-records", R(), "200 keep",
+         chunks=[R()[:9], R()[9:]])
+    case("tls-split-records-last-crlf", R(), "200 keep",
+         chunks=[R()[:-2], R()[-2:]])
+    case("tls-split-records-head", R(method="HEAD"), "200 keep",
+         chunks=[R(method="HEAD")[:20], R(method="HEAD")[20:]])
+    case("tls-byte-records", R(), "200 keep",
+         chunks=[bytes([b]) for b in R()], gap=0.002)
+    two = R() + R("/style.css")
+    case("tls-pipelined-across-records", [R(), R("/style.css")],
+         "200 200 keep", chunks=[two[:40], two[40:]])
+    # a body in several records (over 16 KiB), discarded
+    big_body = b"x" * 20000
+    case("tls-body-20000", [R(headers=[cl(20000)], body=big_body),
+                            R("/style.css")], "200 200 keep")
+    case("tls-body-20000-later", [R(headers=[cl(20000)], body=big_body),
+                                  R("/style.css")], "200 200 keep",
+         chunks=[R(headers=[cl(20000)]) + big_body[:100],
+                 big_body[100:] + R("/style.css")])
+    case("tls-chunked-20000", [R(headers=[te], body=b"4e20\r\n" + big_body +
+                                     b"\r\n0\r\n\r\n"), R("/style.css")],
+         "200 200 keep")
+    # HTTP/1.0 keep-alive and Connection: close as on the plain port
+    k10 = R(version="HTTP/1.0", headers=["Connection: keep-alive"])
+    case("tls-http10-keep-alive-then-close",
+         [k10, R(headers=["Connection: close"])], "200 200 close")
+    case("tls-http10-keep-alive-then-http10", [k10, R(version="HTTP/1.0")],
+         "200 200 close")
+    case("tls-http10-keep-alive-split", k10, "200 keep",
+         chunks=[k10[:30], k10[30:]])
+    case("tls-close-split", R(headers=["Connection: close"]), "200 close",
+         chunks=[R(headers=["Connection: close"])[:25],
+                 R(headers=["Connection: close"])[25:]])
+    # the same over TLS 1.2 (every other case is TLS 1.3)
+    case("tls12-get", R(), "200 keep", wire="tls1.2")
+    case("tls12-big-file", R("/big.bin"), "200 keep", wire="tls1.2")
+    case("tls12-split-records", R(), "200 keep", chunks=[R()[:9], R()[9:]],
+         wire="tls1.2")
+    case("tls12-pipelined", [R(), R("/missing"), R("/big.bin", headers=[
+        "Range: bytes=10-20"])], "200 404 206 keep", wire="tls1.2")
+    case("tls12-http10-close", R(version="HTTP/1.0"), "200 close",
+         wire="tls1.2")
+
 
 # ---- reading responses ----------------------------------------------------
 
@@ -824,13 +912,29 @@ class Resp:
 
 
 class Conn:
-    def __init__(self, port, prime=False):
-        self.sock = socket.create_connection((HOST, port), TIMEOUT)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock.settimeout(TIMEOUT)
+    """A connection to port, through TLS if ctx (an ssl.SSLContext: the
+    handshake is done once constructed, and every send is a TLS record, or
+    several past 16 KiB)."""
+
+    def __init__(self, port, prime=False, ctx=None):
+        sock = socket.create_connection((HOST, port), TIMEOUT)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(TIMEOUT)
+        if ctx is not None:
+            try:
+                # the end of the stream without close_notify raises
+                # SSLEOFError: counted in self.ragged
+                sock = ctx.wrap_socket(sock, suppress_ragged_eofs=False)
+            except BaseException:
+                sock.close()
+                raise
+        self.sock = sock
+        self.tls = ctx is not None
         self.buf = b""
         self.eof = False
         self.reset = False
+        self.ragged = False     # TLS ended without close_notify
+        self.tls_error = None   # TLS ended by an error (an alert...)
         if prime:
             # fileserver answers a connection's first request itself and
             # joins the kernel path after it: prime it, so that the
@@ -841,6 +945,12 @@ class Conn:
 
     def close(self):
         self.sock.close()
+
+    def half_close(self):
+        """Tells the server we are done sending: a FIN (through TLS without
+        close_notify: SSLSocket.shutdown would drop the TLS layer, and what
+        the server still sends could not be read)."""
+        socket.socket.shutdown(self.sock, socket.SHUT_WR)
 
     def send(self, data):
         try:
@@ -859,6 +969,12 @@ class Conn:
         except ConnectionResetError:
             chunk = b""
             self.reset = True
+        except ssl.SSLEOFError:
+            chunk = b""
+            self.ragged = True
+        except ssl.SSLError as e:
+            chunk = b""
+            self.tls_error = str(e)
         if not chunk:
             self.eof = True
             return False
@@ -987,6 +1103,7 @@ class Outcome:
         self.khits = None
         self.kstats = None
         self.reset = False
+        self.ragged = False
 
     def summary(self):
         toks = ["0.9" if r.status is None else str(r.status)
@@ -1000,10 +1117,20 @@ class Outcome:
                  for r in self.resps], self.state)
 
 
-def run_exchange(srv, chunks, gap, methods):
+def connect(srv, wire=None):
+    """A new connection to srv (a server, or its TLS port: TLSPort); wire:
+    as in case()."""
+    if srv.ctx is None:
+        return Conn(srv.port, prime=srv.kernel)
+    if wire == "plain":
+        return Conn(srv.port)
+    return Conn(srv.port, ctx=srv.ctx12 if wire == "tls1.2" else srv.ctx)
+
+
+def run_exchange(srv, chunks, gap, methods, wire=None):
     """Sends chunks (gap seconds apart) on a new connection, reads a
     response per method, then settles the connection."""
-    conn = Conn(srv.port, prime=srv.kernel)
+    conn = connect(srv, wire)
     out = Outcome()
     try:
         for i, chunk in enumerate(chunks):
@@ -1036,6 +1163,9 @@ def run_exchange(srv, chunks, gap, methods):
         if out.state is None:
             out.state = settle(conn, last, out.problems)
         out.reset = conn.reset
+        out.ragged = conn.ragged
+        if conn.tls_error:
+            out.problems.append("TLS error: " + conn.tls_error)
     finally:
         conn.close()
     return out
@@ -1054,7 +1184,7 @@ def settle(conn, last, problems):
             # done (RFC 9112 9.6). Say we are, and see it close then.
             conn.sock.settimeout(TIMEOUT)
             try:
-                conn.sock.shutdown(socket.SHUT_WR)
+                conn.half_close()
                 while conn.fill():
                     pass
             except socket.timeout:
@@ -1101,14 +1231,28 @@ FALLBACK_ARGS = ("--fallback", "/index.html")
 FALLBACK_NGINX = "try_files $uri $uri/ /index.html;"
 
 
+def two_ports():
+    """Two free ports: the plain one, the TLS one."""
+    port, tls_port = free_port(), free_port()
+    while tls_port == port:
+        tls_port = free_port()
+    return port, tls_port
+
+
 class FileServer:
-    def __init__(self, name, binary, docroot, kernel, extra=()):
+    ctx = None      # plain HTTP (see TLSPort)
+
+    def __init__(self, name, binary, docroot, kernel, extra=(), tls=None):
+        """tls: a TestCert, to listen for HTTPS too (on self.tls_port)."""
         self.name = name
         self.kernel = kernel
+        port, self.tls_port = two_ports() if tls else (None, None)
         self.server = Server(binary, docroot, kernel, extra=[
             a for rule in CACHE_CONTROL for a in ("--cache-control", rule)] +
             ["--precompressed", "br,gzip", "--error-page", "404=/404.html"] +
-            list(extra))
+            (["--tls-port", str(self.tls_port), "--tls-cert", tls.cert,
+              "--tls-key", tls.key] if tls else []) +
+            list(extra), port=port)
         self.port = self.server.port
         self.vars = {}
 
@@ -1128,19 +1272,25 @@ class FileServer:
 
 
 class Nginx(Process, FileServer):
-    def __init__(self, docroot, tmp, extra=""):
+    def __init__(self, docroot, tmp, extra="", tls=None):
         self.name = "nginx"
         self.kernel = False
         self.vars = {}
-        self.port = free_port()
+        self.port, self.tls_port = two_ports()
         self.prefix = os.path.join(tmp, "nginx" + ("-extra" if extra else ""))
-        os.makedirs(self.prefix)
+        os.makedirs(self.prefix, exist_ok=True)   # a retry without TLS
         with open(os.path.join(HERE, "nginx.conf.in")) as f:
             conf = f.read()
+        # @TLS@ starts the lines of the HTTPS listener: "# " without one
         for k, v in (("@PREFIX@", self.prefix), ("@PORT@", str(self.port)),
                      ("@HOST@", URL_HOST), ("@DOCROOT@", docroot),
-                     ("@EXTRA@", extra)):
+                     ("@EXTRA@", extra), ("@TLS@", "" if tls else "# "),
+                     ("@TLSPORT@", str(self.tls_port)),
+                     ("@TLSCERT@", tls.cert if tls else "none"),
+                     ("@TLSKEY@", tls.key if tls else "none")):
             conf = conf.replace(k, v)
+        if not tls:
+            self.tls_port = None
         self.conf = os.path.join(self.prefix, "nginx.conf")
         with open(self.conf, "w") as f:
             f.write(conf)
@@ -1160,6 +1310,62 @@ class Nginx(Process, FileServer):
         self.stop()
         raise RuntimeError("nginx did not start")
 
+
+class TestCert:
+    """A self-signed EC P-256 certificate for HOST (CN and SAN), made once
+    per run by the openssl CLI in directory d: cert and key, PEM files."""
+
+    def __init__(self, d):
+        os.makedirs(d)
+        os.chmod(d, 0o755)
+        self.cert = os.path.join(d, "cert.pem")
+        self.key = os.path.join(d, "key.pem")
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-keyout", self.key,
+             "-out", self.cert, "-days", "2", "-subj", "/CN=" + HOST,
+             "-addext", "subjectAltName=IP:" + HOST],
+            check=True, capture_output=True, timeout=30)
+        # fileserver, as nobody, reads them again on SIGHUP
+        for f in (self.cert, self.key):
+            os.chmod(f, 0o644)
+
+    def context(self, maximum=None):
+        """A client context that trusts the certificate (no host name
+        check: no SNI is sent) and offers ALPN http/1.1; maximum: the
+        highest TLS version it offers."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.load_verify_locations(self.cert)
+        ctx.set_alpn_protocols(["http/1.1"])
+        if maximum:
+            ctx.maximum_version = maximum
+        return ctx
+
+
+class TLSPort:
+    """srv's HTTPS listener as the checks see a server: the same name,
+    kernel flag and stats map; its own ETag values, from warm_up over TLS.
+    Cases connect through ctx (TLS 1.3), ctx12 (TLS 1.2 at most) or without
+    TLS (case wire)."""
+
+    def __init__(self, srv, cert):
+        self.srv = srv
+        self.name = srv.name
+        self.kernel = srv.kernel
+        self.port = srv.tls_port
+        self.server = getattr(srv, "server", None)
+        self.ctx = cert.context()
+        self.ctx12 = cert.context(ssl.TLSVersion.TLSv1_2)
+        self.vars = {}
+
+    subst = FileServer.subst
+
+    def kernel_hits(self):
+        return self.srv.kernel_hits()
+
+    def alive(self):
+        return self.srv.alive()
 
 
 def make_docroot(tmp):
@@ -1196,9 +1402,15 @@ def http_dates(mtime):
 def warm_up(srv):
     """Each server's ETag for /big.bin and for /gz.css's gzip variant; every
     file requested twice, so that fileserver's cache has admitted all of
-    them before the cases run."""
-    conn = Conn(srv.port)
+    them before the cases run. Over TLS (srv a TLSPort), also that the
+    cases will run on TLS 1.3 and that ALPN chose http/1.1."""
+    conn = Conn(srv.port, ctx=srv.ctx)
     try:
+        got = conn.tls and (conn.sock.version(),
+                            conn.sock.selected_alpn_protocol())
+        if got and got != ("TLSv1.3", "http/1.1"):
+            raise RuntimeError("%s: TLS port: %s, ALPN %r; expected TLSv1.3,"
+                               " http/1.1" % ((srv.name,) + got))
         for path in sorted(FILES) + [b"/", b"/dir/"]:
             if path.startswith(b"/noindex") or b" " in path or b"%" in path:
                 continue
@@ -1233,8 +1445,16 @@ CUSTOM_PAGES = (404,)
 CACHE_CONTROL = ("/dir/=public, max-age=60", "*.css=no-cache")
 
 
-def compare_nginx(c, fs, ng, failures):
-    d = DIFFERENCES.get(c.name)
+def difference(name, tls):
+    """The DIFFERENCES entry of case name, in the HTTPS phase if tls
+    (TLS_DIFFERENCES first)."""
+    if tls and name in TLS_DIFFERENCES:
+        return TLS_DIFFERENCES[name]
+    return DIFFERENCES.get(name)
+
+
+def compare_nginx(c, fs, ng, failures, tls=False):
+    d = difference(c.name, tls)
     hdiff = d.headers if d else {}
     fr = [r for r in fs.resps if r.status is None or r.status >= 200]
     nr = [r for r in ng.resps if r.status is None or r.status >= 200]
@@ -1293,10 +1513,16 @@ def show(name, out):
     print("       %s< [%s]" % (name, out.state))
 
 
-def run_cases(servers, cases, verbose, show_heads=False):
-    """Runs the cases on every server; returns {case: [failures]}."""
+def run_cases(servers, cases, verbose, show_heads=False, tls=False,
+              plain=None):
+    """Runs the cases on every server (on their TLS ports if tls: then
+    named "tls:CASE", and no kernel hits are expected); returns {case:
+    [failures]}. plain: {(case, server): what it answered over plain HTTP,
+    Date aside}, filled in by the plain phase, checked against by the
+    HTTPS phase for fileserver."""
     failures = collections.OrderedDict()
     table = []
+    prefix = "tls:" if tls else ""
     for c in cases:
         outs = {}
         fails = []
@@ -1304,7 +1530,7 @@ def run_cases(servers, cases, verbose, show_heads=False):
             if srv.kernel:
                 before = srv.server.stats()
             outs[srv.name] = out = run_exchange(srv, c.chunks, c.gap,
-                                                c.methods)
+                                                c.methods, c.wire)
             if srv.kernel:
                 # read after the probe, which userspace answers
                 after = srv.server.stats()
@@ -1315,7 +1541,7 @@ def run_cases(servers, cases, verbose, show_heads=False):
                         "probe" in p for p in out.problems):
                     fails.append("kernel: the probe stalled: see "
                                  "stall-after-userspace-first")
-            d = DIFFERENCES.get(c.name)
+            d = difference(c.name, tls)
             for p in out.problems:
                 if srv.name == "nginx" and d and d.nginx_framing and \
                         d.nginx_framing in p:
@@ -1323,7 +1549,7 @@ def run_cases(servers, cases, verbose, show_heads=False):
                 fails.append("%s: framing: %s" % (srv.name, p))
             if not srv.alive():
                 fails.append("%s: server died" % srv.name)
-        d = DIFFERENCES.get(c.name)
+        d = difference(c.name, tls)
         want_fs = c.expect
         want_ng = d.nginx if d else c.expect
         if d and d.fileserver != c.expect:
@@ -1340,22 +1566,33 @@ def run_cases(servers, cases, verbose, show_heads=False):
                              describe_exact_diff(outs["kernel"],
                                                  outs["user"]))
             kh = outs["kernel"].khits
-            lo, hi = c.k if isinstance(c.k, tuple) else (c.k, c.k)
-            if c.k is not None and not lo <= kh <= hi:
+            k = 0 if tls else c.k
+            lo, hi = k if isinstance(k, tuple) else (k, k)
+            if k is not None and not lo <= kh <= hi:
                 fails.append("kernel: %d kernel hits, expected %s (stats "
                              "map moved: %s)" % (
                                  kh, lo if lo == hi else "%d to %d" % (lo, hi),
                                  outs["kernel"].kstats))
+        if plain is not None:
+            for name, out in outs.items():
+                if name == "nginx":
+                    continue
+                if not tls:
+                    plain[c.name, name] = out
+                elif (c.name, name) in plain and \
+                        out.exact() != plain[c.name, name].exact():
+                    fails.append("%s: plain/tls: differ: %s" % (
+                        name, describe_exact_diff(plain[c.name, name], out)))
         fs = outs.get("user") or outs.get("kernel")
         if fs and "nginx" in outs:
-            compare_nginx(c, fs, outs["nginx"], fails)
+            compare_nginx(c, fs, outs["nginx"], fails, tls)
         table.append((c, outs))
-        line = "%-40s %s" % (c.name, "  ".join(
+        line = "%-40s %s" % (prefix + c.name, "  ".join(
             "%s=%s%s" % (n, o.summary(),
                          "" if o.khits is None else "(k%d)" % o.khits)
             for n, o in outs.items()))
         if fails:
-            failures[c.name] = fails
+            failures[prefix + c.name] = fails
             print("FAIL " + line)
             for f in fails:
                 print("       " + f)
@@ -1367,8 +1604,14 @@ def run_cases(servers, cases, verbose, show_heads=False):
     resets = collections.Counter(n for c, outs in table
                                  for n, o in outs.items() if o.reset)
     if resets:
-        print("note: connections ended by RST rather than FIN: %s" %
-              ", ".join("%s %d" % kv for kv in sorted(resets.items())))
+        print("note: %sconnections ended by RST rather than FIN: %s" %
+              ("TLS " if tls else "",
+               ", ".join("%s %d" % kv for kv in sorted(resets.items()))))
+    ragged = collections.Counter(n for c, outs in table
+                                 for n, o in outs.items() if o.ragged)
+    if ragged:
+        print("note: TLS connections ended without close_notify: %s" %
+              ", ".join("%s %d" % kv for kv in sorted(ragged.items())))
     return failures
 
 
@@ -1389,10 +1632,11 @@ def describe_exact_diff(k, u):
     return "?"
 
 
-def split_checks(servers, verbose):
+def split_checks(servers, verbose, tls=False):
     """One request written in two pieces, split at every offset: the
     response must be the same every time (Date aside), on a new connection
-    each time and on one kept-alive connection."""
+    each time and on one kept-alive connection. tls: on the TLS ports (a
+    piece is a TLS record; no kernel hits)."""
     failures = collections.OrderedDict()
     requests = [
         ("split-kernel-get",
@@ -1401,6 +1645,8 @@ def split_checks(servers, verbose):
          R("/a%2etxt", headers=["Range: bytes=1-5"]), False),
     ]
     for name, raw, cacheable in requests:
+        name = ("tls:" if tls else "") + name
+        cacheable = cacheable and not tls
         fails = []
         for srv in servers:
             ref = run_exchange(srv, [raw], 0, [b"GET"])
@@ -1418,7 +1664,7 @@ def split_checks(servers, verbose):
                 if out.exact()[0] != want or out.state != "keep":
                     bad.append("offset %d (new connection): %s" %
                                (i, out.summary()))
-            conn = Conn(srv.port, prime=srv.kernel)
+            conn = connect(srv)
             try:
                 for i in range(1, len(raw)):
                     conn.send(raw[:i])
@@ -1552,17 +1798,28 @@ def blame(msg):
             "table": ["kernel", "user", "nginx"]}.get(scope, [])
 
 
-def summary(servers, cases, failures, elapsed):
+def summary(servers, cases, failures, elapsed, tls_cases, tls_names):
+    """elapsed: the seconds of each phase; tls_cases: the cases of the
+    HTTPS phase, run on the servers named tls_names."""
     names = [s.name for s in servers]
     print()
     print("%d cases + split and stall checks on %s in %.1f s" %
-          (len(cases), ", ".join(names), elapsed))
+          (len(cases), ", ".join(names), elapsed[0]))
+    if tls_names:
+        print("%d cases + split checks over HTTPS on %s in %.1f s" %
+              (len(tls_cases), ", ".join(tls_names), elapsed[1]))
     for n in names:
         bad = [c for c in failures
                if any(n in blame(m) for m in failures[c])]
-        print("  %-7s %d of %d cases failed%s" % (
+        over_tls = ""
+        if n in tls_names:
+            over_tls = ", %d of %d over HTTPS" % (len(
+                [c for c in bad if c in set("tls:" + x.name
+                                            for x in tls_cases)]),
+                len(tls_cases))
+        print("  %-7s %d of %d cases failed%s%s" % (
             n, len([c for c in bad if c in set(x.name for x in cases)]),
-            len(cases), "" if not bad else ": " + " ".join(bad)))
+            len(cases), over_tls, "" if not bad else ": " + " ".join(bad)))
     stalls = [n for n, msgs in failures.items()
               if any("probe stalled" in m or "stall" in n for m in msgs)]
     if stalls:
@@ -1572,31 +1829,64 @@ def summary(servers, cases, failures, elapsed):
     print("  other failures: %d %s" % (len(other), " ".join(other)))
 
 
-def fallback_phase(servers, args, root, tmp, cases):
+def fallback_phase(servers, args, root, tmp, cases, cert):
     """The fallback cases, on servers like those of the main run but with
-    --fallback and nginx's try_files. Returns their failures."""
+    --fallback and nginx's try_files, over plain HTTP and, on the servers
+    that have a TLS port, over HTTPS. Returns their failures."""
     fb = []
     try:
         for srv in servers:
+            tls = cert if srv.tls_port else None
             if srv.name == "nginx":
-                fb.append(Nginx(root, tmp, FALLBACK_NGINX))
+                fb.append(Nginx(root, tmp, FALLBACK_NGINX, tls))
             else:
                 fb.append(FileServer(srv.name, args.fileserver, root,
-                                     srv.kernel, FALLBACK_ARGS))
+                                     srv.kernel, FALLBACK_ARGS, tls))
         for srv in fb:
             warm_up(srv)
-        failures = run_cases(fb, cases, args.verbose, args.show)
-        print("fallback phase: %d cases, %d failed" %
-              (len(cases), len(failures)))
+        plain = {}
+        failures = run_cases(fb, cases, args.verbose, args.show,
+                             plain=plain)
+        tls = [TLSPort(s, cert) for s in fb if s.tls_port]
+        if tls:
+            failures.update(tls_warm_up(tls))
+            failures.update(run_cases(tls, cases, args.verbose, args.show,
+                                      tls=True, plain=plain))
+        print("fallback phase: %d cases%s, %d failed" %
+              (len(cases), " (and over HTTPS)" if tls else "",
+               len(failures)))
         return failures
     finally:
         for srv in fb:
             srv.stop()
 
 
+def tls_warm_up(views):
+    """warm_up through each TLSPort of views, whose ETags must be those of
+    the plain port; one whose TLS port fails is failed and left out of
+    views. Returns the failures."""
+    failures = collections.OrderedDict()
+    for v in list(views):
+        try:
+            warm_up(v)
+            if v.vars == v.srv.vars:
+                continue
+            fails = ["%s: plain/tls: ETags differ: %r vs %r" %
+                     (v.name, v.srv.vars, v.vars)]
+        except (RuntimeError, OSError, Framing) as e:
+            fails = ["%s: TLS port: %s" % (v.name, e)]
+            views.remove(v)
+        print("FAIL tls:warm-up-" + v.name)
+        for f in fails:
+            print("       " + f)
+        failures["tls:warm-up-" + v.name] = fails
+    return failures
+
+
 def differences_markdown():
     out = ["| case | fileserver | nginx | why |", "|---|---|---|---|"]
-    for name, d in DIFFERENCES.items():
+    for name, d in list(DIFFERENCES.items()) + [
+            ("%s (HTTPS)" % n, d) for n, d in TLS_DIFFERENCES.items()]:
         extra = "".join("; %s: %s vs %s" % (h, a, b)
                         for h, (a, b) in d.headers.items())
         out.append("| `%s` | %s | %s | %s%s |" % (name, d.fileserver,
@@ -1624,9 +1914,22 @@ def main():
         if args.differences_markdown:
             print(differences_markdown())
             return 0
-        missing = set(DIFFERENCES) - set(c.name for c in CASES)
+        missing = (set(DIFFERENCES) | set(TLS_DIFFERENCES)) - \
+            set(c.name for c in CASES)
         assert not missing, missing
         cases = [c for c in CASES if not args.only or args.only in c.name]
+
+        # the certificate of the HTTPS phase
+        cert = None
+        if shutil.which("openssl") is None:
+            skipped.append("HTTPS phase: the openssl CLI is not installed")
+        else:
+            try:
+                cert = TestCert(os.path.join(tmp, "tls"))
+            except (subprocess.SubprocessError, OSError) as e:
+                skipped.append("HTTPS phase: openssl could not make a "
+                               "certificate: %s %s" %
+                               (e, getattr(e, "stderr", "")))
 
         # the three servers
         why = None
@@ -1635,7 +1938,7 @@ def main():
         elif shutil.which("bpftool") is None:
             why = "bpftool not found"
         if why is None:
-            k = FileServer("kernel", args.fileserver, root, True)
+            k = FileServer("kernel", args.fileserver, root, True, tls=cert)
             if k.server.kernel_on():
                 servers.append(k)
             else:
@@ -1645,15 +1948,29 @@ def main():
         if why:
             skipped.append("kernel mode (fileserver with the eBPF path): " +
                            why)
-        servers.append(FileServer("user", args.fileserver, root, False))
+        servers.append(FileServer("user", args.fileserver, root, False,
+                                  tls=cert))
         if os.access(NGINX, os.X_OK):
             try:
-                servers.append(Nginx(root, tmp))
+                servers.append(Nginx(root, tmp, tls=cert))
             except RuntimeError as e:
-                skipped.append("nginx comparison: %s" % e)
+                if cert is None:
+                    skipped.append("nginx comparison: %s" % e)
+                else:
+                    # the plain comparison without the TLS listener
+                    try:
+                        servers.append(Nginx(root, tmp))
+                        skipped.append("nginx comparison over HTTPS: nginx "
+                                       "did not start with ssl: %s" %
+                                       str(e).strip())
+                    except RuntimeError as e:
+                        skipped.append("nginx comparison: %s" % e)
         else:
             skipped.append("nginx comparison: %s not installed "
                            "(tools/install-deps.sh --bench)" % NGINX)
+            if cert is not None:
+                skipped.append("nginx comparison over HTTPS: %s not "
+                               "installed" % NGINX)
         for s in skipped:
             print("SKIP: " + s)
         if not servers:
@@ -1680,20 +1997,35 @@ def main():
 
         t0 = time.time()
         fallback = [c for c in cases if c.group == "fallback"]
-        cases = [c for c in cases if c.group != "fallback"]
-        failures = run_cases(servers, cases, args.verbose,
-                                     args.show)
+        # HTTPS: every case but the fallback phase's, and the "tls" ones
+        tls_cases = [c for c in cases if c.group != "fallback"]
+        cases = [c for c in tls_cases if c.group != "tls"]
+        plain = {}
+        failures = run_cases(servers, cases, args.verbose, args.show,
+                             plain=plain)
         if fallback:
             failures.update(fallback_phase(servers, args, root, tmp,
-                                           fallback))
+                                           fallback, cert))
         if not args.only or "split" in args.only:
             failures.update(split_checks(servers, args.verbose))
         if not args.only or "stall" in args.only:
             failures.update(stall_check(servers, args.verbose))
-        failures.update(direct_pass_check(servers))
-        elapsed = time.time() - t0
 
-        summary(servers, cases, failures, elapsed)
+        # the HTTPS phase: the same servers, on their TLS ports
+        t1 = time.time()
+        tls = [TLSPort(s, cert) for s in servers if s.tls_port]
+        if tls:
+            failures.update(tls_warm_up(tls))   # may leave some out
+        if tls:
+            failures.update(run_cases(tls, tls_cases, args.verbose,
+                                      args.show, tls=True, plain=plain))
+            if not args.only or "split" in args.only:
+                failures.update(split_checks(tls, args.verbose, tls=True))
+        failures.update(direct_pass_check(servers))
+        elapsed = t1 - t0, time.time() - t1
+
+        summary(servers, cases, failures, elapsed, tls_cases,
+                [v.name for v in tls])
         for s in skipped:
             print("SKIP: " + s)
         for srv in servers:
