@@ -97,8 +97,9 @@ static int listen_on(int fd)
 	return fd;
 }
 
-/* One listener per worker and address on port, into fds (worker i's at
- * [i * nlisten, (i + 1) * nlisten)). The port is first bound alone:
+/* One listener per worker and address, into fds (worker i's at
+ * [i * nlisten, (i + 1) * nlisten)), on port, or with 0 on each address's
+ * own (--listen's may differ). The port is first bound alone:
  * members of a SO_REUSEPORT group need only share a user, so a second
  * server started by mistake would otherwise join ours and take half its
  * connections. */
@@ -110,7 +111,8 @@ static int listen_group(struct server *srv, int *fds, uint16_t port)
 	int probe;
 
 	for (a = 0; a < cfg->nlisten; a++) {
-		addr = listen_addr_with_port(&cfg->listen[a], port);
+		addr = port ? listen_addr_with_port(&cfg->listen[a], port) :
+			      cfg->listen[a];
 		probe = bind_addr(&addr, false);
 		if (probe < 0)
 			return -1;
@@ -459,7 +461,7 @@ static int server_setup(struct server *srv)
 		log_error("workers: out of memory");
 		return -1;
 	}
-	if (listen_group(srv, srv->listen_main, cfg->port) ||
+	if (listen_group(srv, srv->listen_main, 0) ||
 	    (srv->tls && listen_group(srv, srv->listen_tls, cfg->tls_port)))
 		return -1;
 	if (cfg->metrics_port != cfg->port && listen_metrics(srv))
