@@ -583,6 +583,21 @@ static bool admit_group(struct cache *c, struct fs_cache_key *k,
 	return ok;
 }
 
+/* The encodings key (of file) is cached under, from our own index: the
+ * question every answer from userspace asks, so no bpf() call. */
+static unsigned cached_encs(struct cache *c, const char *key,
+			    const char *file)
+{
+	/* entries hold file as relative to the root */
+	uint32_t id = file_bucket(c, file + strspn(file, "/"))->head;
+	unsigned encs = 0;
+
+	for (; id != NONE; id = c->entries[id].same_hash.next)
+		if (strcmp(c->entries[id].key.path, key) == 0)
+			encs |= c->entries[id].encs;
+	return encs;
+}
+
 static bool admit(struct cache *c, const char *key, const char *file)
 {
 	struct fs_cache_key k = { .enc = FS_ENC_ANY };
@@ -595,8 +610,10 @@ static bool admit(struct cache *c, const char *key, const char *file)
 	if (strlen(key) >= FS_KEY_MAX || !cache_key_cacheable(key))
 		return false;
 	strncpy(k.path, key, sizeof(k.path) - 1);
-	if (kernel_path_cache_lookup(c->kp, &k) == 0)
-		return false;	/* already there */
+	have = cached_encs(c, key, file);
+	if (have & (1u << FS_ENC_ANY) ||
+	    (have & ((1u << FS_ENC_MASKS) - 1)) == (1u << FS_ENC_MASKS) - 1)
+		return false;	/* already there, whole */
 
 	fd = files_open(c->root_fd, file, true);
 	if (fd < 0)

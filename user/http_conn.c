@@ -98,7 +98,9 @@ static enum http_conn_step put_error(const struct http_conn_env *env,
 }
 
 /* A whole 200 of a file for a request the kernel's classifier would take:
- * admit it, so that the next one is answered without waking us. */
+ * admit it, so that the next one is answered without waking us. Not for
+ * HTTPS, which the kernel never answers: an HTTPS-only site would fill
+ * the cache for nobody, and pay for it on every request. */
 static void maybe_admit(const struct http_conn_env *env, const struct conn *c,
 			const struct http_request *req,
 			const struct static_file_plan *p)
@@ -106,7 +108,7 @@ static void maybe_admit(const struct http_conn_env *env, const struct conn *c,
 	char key[FS_KEY_MAX];
 	struct http_scan scan;
 
-	if (!env->cache || !p->cacheable)
+	if (!env->cache || !p->cacheable || c->tls)
 		return;
 	http_classify(&scan, (const __u8 *)c->in, req->head_len);
 	if (scan.out.frame != HTTP_FRAME_DONE || !scan.out.cacheable)

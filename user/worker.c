@@ -20,6 +20,7 @@
 #include <sys/eventfd.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -646,7 +647,18 @@ struct worker *worker_new(struct server *srv, unsigned index)
 		.metrics_on_main = srv->listen_metrics[0] < 0,
 	};
 	take_listeners(w);
-	err = io_uring_queue_init(RING_ENTRIES, &w->ring, 0);
+	/* Completions are run only when this worker waits for them, never
+	 * by interrupting it (no task-work IPI, each a VM exit on a VM):
+	 * -n's req/s went up about 5 %. The ring is made here, while still
+	 * privileged, and enabled by its one submitter, the worker's thread.
+	 * Kernels before 6.1 have no DEFER_TASKRUN: a plain ring then. */
+	err = io_uring_queue_init(RING_ENTRIES, &w->ring,
+				  IORING_SETUP_SINGLE_ISSUER |
+				  IORING_SETUP_DEFER_TASKRUN |
+				  IORING_SETUP_R_DISABLED);
+	w->ring_disabled = err == 0;
+	if (err == -EINVAL)
+		err = io_uring_queue_init(RING_ENTRIES, &w->ring, 0);
 	if (err) {
 		log_error("worker %u: io_uring set-up: %s", index,
 			  strerror(-err));
@@ -688,6 +700,13 @@ void worker_run(struct worker *w)
 	unsigned i;
 	int err;
 
+	/* liburing 2.3 declares io_uring_enable_rings() but does not export it */
+	if (w->ring_disabled &&
+	    syscall(__NR_io_uring_register, w->ring.ring_fd,
+		    IORING_REGISTER_ENABLE_RINGS, NULL, 0)) {
+		log_error("worker %u: io_uring: %s", w->index, strerror(errno));
+		return;
+	}
 	refresh_date(w);
 	for (i = 0; i < LISTENERS; i++)
 		if (w->listen_fd[i] >= 0)

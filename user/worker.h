@@ -77,6 +77,7 @@ struct worker {
 	bool listen_tls[LISTENERS];	/* HTTPS */
 	struct io_uring ring;
 	bool ring_ready;
+	bool ring_disabled;		/* until worker_run() enables it */
 	struct recv_bufs recv;
 	bool accept_armed[LISTENERS];
 	struct conn *conns;		/* open ones, listed */
