@@ -17,11 +17,10 @@ import threading
 import time
 import unittest
 
-from harness import DocrootTest, Server, kernel_path_unavailable
+from harness import DocrootTest, Server, run_mode_suite
 from integration import Client, content, parse_metrics, request
 
 SERVER = None
-SKIP = 77
 
 
 def proc_rss_kib(pid):
@@ -416,23 +415,12 @@ class UserspaceTests(Faults, Abuse, Base):
     kernel = False
 
 
-def main():
+def set_server(binary):
     global SERVER
-    if len(sys.argv) < 3 or sys.argv[2] not in ("kernel", "user"):
-        print(__doc__)
-        return 2
-    SERVER, mode = sys.argv[1], sys.argv[2]
-    del sys.argv[1:3]
-    if mode == "kernel":
-        why = kernel_path_unavailable(SERVER)
-        if why:
-            print("SKIP: kernel-path fault tests not run: " + why, flush=True)
-            return SKIP
-    cls = KernelTests if mode == "kernel" else UserspaceTests
-    suite = unittest.defaultTestLoader.loadTestsFromTestCase(cls)
-    result = unittest.TextTestRunner(verbosity=2).run(suite)
-    return 0 if result.wasSuccessful() else 1
+    SERVER = binary
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_mode_suite(__doc__, "fault tests",
+                            {"kernel": KernelTests, "user": UserspaceTests},
+                            set_server))

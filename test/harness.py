@@ -6,6 +6,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import unittest
@@ -128,6 +129,32 @@ def kernel_path_unavailable(binary):
         return "the server could not load its BPF programs: " + \
             " | ".join(s.log)
     return None
+
+
+# meson's exit status for a test that did not run
+SKIP = 77
+
+
+def run_mode_suite(doc, what, classes, set_server):
+    """main() of a suite run as SUITE.py FILESERVER kernel|user: the mode's
+    TestCase class (classes[mode]) against the binary, which set_server
+    hands the suite first; SKIP, said loudly, when the kernel path cannot
+    run here. Returns the exit status."""
+    if len(sys.argv) < 3 or sys.argv[2] not in classes:
+        print(doc)
+        return 2
+    binary, mode = sys.argv[1], sys.argv[2]
+    del sys.argv[1:3]
+    set_server(binary)
+    if mode == "kernel":
+        why = kernel_path_unavailable(binary)
+        if why:
+            print("SKIP: kernel-path %s not run: %s" % (what, why),
+                  flush=True)
+            return SKIP
+    suite = unittest.defaultTestLoader.loadTestsFromTestCase(classes[mode])
+    result = unittest.TextTestRunner(verbosity=2).run(suite)
+    return 0 if result.wasSuccessful() else 1
 
 
 class DocrootTest(unittest.TestCase):

@@ -20,11 +20,9 @@ import time
 import unittest
 
 from harness import (HOST, DocrootTest, Server, free_port,
-                     kernel_path_unavailable)
+                     run_mode_suite)
 
 SERVER = None
-MODE = None
-SKIP = 77
 TIMEOUT = 2.0   # every response must arrive within this
 
 SIZES = [0, 1, 100, 4095, 4096, 4097, 65536, 100000, 1048576 - 300,
@@ -1532,24 +1530,12 @@ class KernelTests(Lifecycle, Privilege, Observability, Limits, Common, Base):
             self.assertEqual(c.read().body, self.files["/f4194304.bin"])
 
 
-def main():
-    global SERVER, MODE
-    if len(sys.argv) < 3 or sys.argv[2] not in ("kernel", "user"):
-        print(__doc__)
-        return 2
-    SERVER, MODE = sys.argv[1], sys.argv[2]
-    del sys.argv[1:3]
-    cls = KernelTests if MODE == "kernel" else UserspaceTests
-    if MODE == "kernel":
-        why = kernel_path_unavailable(SERVER)
-        if why:
-            print("SKIP: kernel-path integration tests not run: " + why,
-                  flush=True)
-            return SKIP
-    suite = unittest.defaultTestLoader.loadTestsFromTestCase(cls)
-    result = unittest.TextTestRunner(verbosity=2).run(suite)
-    return 0 if result.wasSuccessful() else 1
+def set_server(binary):
+    global SERVER
+    SERVER = binary
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_mode_suite(__doc__, "integration tests",
+                            {"kernel": KernelTests, "user": UserspaceTests},
+                            set_server))

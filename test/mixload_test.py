@@ -28,19 +28,24 @@ TOTAL = 1000
 CONNS = 8
 
 
-def head_fields(port, path):
-    """The ETag and Last-Modified the server gives path."""
+def fetch(port, request):
+    """All the server sends for request, which closes the connection."""
+    data = b""
     with socket.create_connection((HOST, port), timeout=5) as s:
-        s.sendall(b"HEAD /%s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
-                  % path.encode())
-        head = b""
+        s.sendall(request)
         while True:
             chunk = s.recv(65536)
             if not chunk:
-                break
-            head += chunk
+                return data.decode()
+            data += chunk
+
+
+def head_fields(port, path):
+    """The ETag and Last-Modified the server gives path."""
+    head = fetch(port, b"HEAD /%s HTTP/1.1\r\nHost: t\r\n"
+                       b"Connection: close\r\n\r\n" % path.encode())
     fields = dict((m.group(1).lower(), m.group(2).strip()) for m in
-                  re.finditer(r"(?m)^([A-Za-z-]+):(.*)\r$", head.decode()))
+                  re.finditer(r"(?m)^([A-Za-z-]+):(.*)\r$", head))
     return fields["etag"], fields["last-modified"]
 
 
@@ -63,16 +68,8 @@ def user_count(metrics, method, code):
 
 
 def metrics_text(port):
-    with socket.create_connection((HOST, port), timeout=5) as s:
-        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: t\r\n"
-                  b"Connection: close\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return data.decode()
+    return fetch(port, b"GET /metrics HTTP/1.1\r\nHost: t\r\n"
+                       b"Connection: close\r\n\r\n")
 
 
 def main():

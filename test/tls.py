@@ -36,11 +36,10 @@ import unittest
 import warnings
 
 from harness import (HOST, URL_HOST, DocrootTest, Server, free_port,
-                     kernel_path_unavailable)
+                     run_mode_suite)
 from integration import TIMEOUT, Client, content, parse_metrics, request
 
 SERVER = None
-SKIP = 77
 
 # the TLS counters of /metrics, by the names the tests use
 COUNTERS = {
@@ -626,23 +625,12 @@ class UserspaceTests(Common, Base):
             socket.create_connection(("::1", s.tls_port), TIMEOUT).close()
 
 
-def main():
+def set_server(binary):
     global SERVER
-    if len(sys.argv) < 3 or sys.argv[2] not in ("kernel", "user"):
-        print(__doc__)
-        return 2
-    SERVER, mode = sys.argv[1], sys.argv[2]
-    del sys.argv[1:3]
-    if mode == "kernel":
-        why = kernel_path_unavailable(SERVER)
-        if why:
-            print("SKIP: kernel-path TLS tests not run: " + why, flush=True)
-            return SKIP
-    cls = KernelTests if mode == "kernel" else UserspaceTests
-    suite = unittest.defaultTestLoader.loadTestsFromTestCase(cls)
-    result = unittest.TextTestRunner(verbosity=2).run(suite)
-    return 0 if result.wasSuccessful() else 1
+    SERVER = binary
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_mode_suite(__doc__, "TLS tests",
+                            {"kernel": KernelTests, "user": UserspaceTests},
+                            set_server))

@@ -60,39 +60,34 @@ static const char *asn1_time_text(const ASN1_TIME *t, char *buf, size_t size)
 	return buf;
 }
 
-/* The first certificate of path, or NULL after a message. */
-static X509 *read_cert(const char *path)
+static void *pem_cert(FILE *f)
 {
-	FILE *f = fopen(path, "r");
-	X509 *x;
-
-	if (!f) {
-		log_error("tls-cert '%s': %s", path, strerror(errno));
-		return NULL;
-	}
-	x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	if (!x)
-		log_error("tls-cert '%s': not a PEM certificate (%s)", path,
-			  ssl_reason());
-	return x;
+	return PEM_read_X509(f, NULL, NULL, NULL);
 }
 
-static EVP_PKEY *read_key(const char *path)
+static void *pem_key(FILE *f)
+{
+	return PEM_read_PrivateKey(f, NULL, NULL, NULL);
+}
+
+/* The first object of path that read() finds, or NULL after a message
+ * that names setting's file and says it is not what. */
+static void *read_pem(const char *setting, const char *path,
+		      void *(*read)(FILE *), const char *what)
 {
 	FILE *f = fopen(path, "r");
-	EVP_PKEY *k;
+	void *obj;
 
 	if (!f) {
-		log_error("tls-key '%s': %s", path, strerror(errno));
+		log_error("%s '%s': %s", setting, path, strerror(errno));
 		return NULL;
 	}
-	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	obj = read(f);
 	fclose(f);
-	if (!k)
-		log_error("tls-key '%s': not a PEM private key (%s)", path,
+	if (!obj)
+		log_error("%s '%s': not a PEM %s (%s)", setting, path, what,
 			  ssl_reason());
-	return k;
+	return obj;
 }
 
 /* Whether the certificate is valid now; a message if not. */
@@ -118,8 +113,9 @@ static bool cert_current(const char *path, X509 *x)
 /* ctx's certificate chain and key, checked; false after a message. */
 static bool load_pair(SSL_CTX *ctx, const char *cert, const char *key)
 {
-	X509 *leaf = read_cert(cert);
-	EVP_PKEY *pkey = leaf ? read_key(key) : NULL;
+	X509 *leaf = read_pem("tls-cert", cert, pem_cert, "certificate");
+	EVP_PKEY *pkey = leaf ? read_pem("tls-key", key, pem_key,
+					 "private key") : NULL;
 	bool ok = false;
 
 	if (!pkey)

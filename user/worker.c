@@ -9,7 +9,9 @@
  * What to answer is http_conn.c's business; this file moves the bytes, and
  * keeps userspace's responses in order with the kernel's on the same
  * connection (kernel_path.h's counters). Requests the kernel answers never
- * show up here.
+ * show up here. HTTPS connections move their bytes through worker_tls.c
+ * instead, at the three places that differ: receiving, sending a buffer,
+ * and sending a file without kTLS.
  */
 #define _GNU_SOURCE
 #include <errno.h>
