@@ -42,6 +42,15 @@ from integration import TIMEOUT, Client, content, parse_metrics, request
 SERVER = None
 
 # the TLS counters of /metrics, by the names the tests use
+# the kernel's TLS counters, where it has kTLS
+TLS_STAT = "/proc/net/tls_stat"
+
+
+def tls_stat():
+    with open(TLS_STAT) as f:
+        return {k: int(v) for k, v in (line.split() for line in f)}
+
+
 COUNTERS = {
     "handshakes": "fileserver_tls_handshakes_total",
     "handshake": 'fileserver_tls_failures_total{reason="handshake"}',
@@ -185,7 +194,7 @@ class Base(DocrootTest):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        # the server, as nobody, reads the certificates again on SIGHUP
+        # the server, as nobody, reads the document root below it
         os.chmod(cls.tmp, 0o755)
         cls.certs = Certs(os.path.join(cls.tmp, "certs"))
         os.makedirs(os.path.join(cls.root, "dir"))
@@ -393,6 +402,35 @@ class Common:
             self.assertEqual(r.status, 200, path)
             self.assertEqual(int(r.headers["content-length"]), size)
             self.assertEqual(r.body, self.files[path], path)
+
+    def test_ktls_where_the_kernel_has_it(self):
+        """With the kernel's TLS (CONFIG_TLS, the tls module loaded, as
+        tools/vmtest does on Debian's kernels), the kernel encrypts the
+        server's sends: files go out by sendfile(), byte for byte, the
+        kernel counts them, and so does fileserver_tls_ktls_total."""
+        if not os.path.exists(TLS_STAT):
+            self.skipTest("SKIP: no kTLS in this kernel (CONFIG_TLS, or "
+                          "the tls module not loaded)")
+        before, kernel_before = self.ktls_connections(), tls_stat()
+        c = self.tls_client()
+        try:
+            for path in ("/f%d.bin" % ((1 << 20) + 1), "/mid.bin", "/a.txt"):
+                self.assertEqual(c.get(path).body, self.files[path], path)
+        finally:
+            c.close()
+        self.assertEqual(self.ktls_connections(), before + 1)
+        self.assertGreater(tls_stat().get("TlsTxSw", 0) +
+                           tls_stat().get("TlsTxDevice", 0),
+                           kernel_before.get("TlsTxSw", 0) +
+                           kernel_before.get("TlsTxDevice", 0))
+
+    def ktls_connections(self):
+        c = Client(self.server.port)
+        try:
+            m = parse_metrics(c.get("/metrics").body.decode())
+        finally:
+            c.close()
+        return m["fileserver_tls_ktls_total"]
 
     def test_keep_alive(self):
         c = self.tls_client()
