@@ -22,13 +22,6 @@ static int fake_key_enc_index(const char *path, uint32_t enc)
 	return -1;
 }
 
-int kernel_path_cache_lookup(const struct kernel_path *kp,
-			     const struct fs_cache_key *key)
-{
-	(void)kp;
-	return fake_key_enc_index(key->path, key->enc) >= 0 ? 0 : -ENOENT;
-}
-
 int kernel_path_cache_write(struct kernel_path *kp, const uint32_t *chunks,
 			    uint32_t nchunks, const void *bytes)
 {

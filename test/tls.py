@@ -13,7 +13,9 @@ and keeping the old one when the new files are bad; the /metrics TLS
 counters of each; the access log; and in user mode, start-up errors, the
 config file and environment forms and the listen addresses. In kernel mode,
 TLS is answered by userspace while plain HTTP on the same server still gets
-kernel hits.
+kernel hits. Where the kernel has kTLS (the tls module, which tools/vmtest
+loads on Debian's kernels), the kernel encrypts the sends, files included;
+elsewhere that test says SKIP.
 
 Certificates are made by the openssl CLI in a temporary directory: a root
 CA the clients trust, an intermediate that signs the leaves (so a server

@@ -38,79 +38,6 @@
 #define QUARANTINE_NS (2ULL * 1000000000ULL)
 
 #define HEAD_MAX 1024
-#define NONE UINT32_MAX			/* the end of an index list */
-#define FILE_BUCKETS FS_CACHE_ENTRIES	/* a power of two */
-#define WATCH_BUCKETS 1024		/* a power of two */
-
-#define WATCH_MASK (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | \
-		    IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_DELETE_SELF | \
-		    IN_MOVE_SELF | IN_ONLYDIR)
-
-enum entry_state { ENTRY_FREE, ENTRY_LIVE, ENTRY_QUARANTINE };
-
-/* Two-way links of an index list; NONE at either end. */
-struct link {
-	uint32_t prev, next;
-};
-
-struct entry {
-	enum entry_state state;
-	uint32_t gen;
-	struct fs_cache_key key;	/* key.enc aside: */
-	uint16_t encs;			/* the key.enc values naming it */
-	char *file;			/* relative to the root, no leading '/';
-					 * of a variant, the file it is of */
-	uint32_t nchunks;
-	uint32_t *chunks;
-	uint64_t dropped_ns;
-	struct link age;		/* live list, or the quarantine */
-	struct link same_hash;		/* entries of one file bucket */
-	struct link same_dir;		/* entries of one watch */
-	uint32_t watch;			/* of the directory the file is in */
-};
-
-/* A list of entries through one of their links. */
-struct list {
-	uint32_t head, tail;
-};
-
-struct watch {
-	int wd;				/* -1: a free slot */
-	char *dir;			/* relative to the root, "" for the root */
-	uint32_t next_by_wd;		/* in its bucket */
-	struct list entries;		/* through same_dir */
-};
-
-/* Shared by the workers: every entry point holds lock. */
-struct cache {
-	pthread_mutex_t lock;
-	struct kernel_path *kp;
-	char *root_path;
-	int root_fd;
-	uint64_t max_file;
-	const struct files_conf *fc;
-	int inotify_fd;
-
-	struct entry entries[FS_CACHE_ENTRIES];
-	uint32_t free_ids[FS_CACHE_ENTRIES];
-	uint32_t nfree_ids;
-	struct list live;		/* oldest first */
-	struct list quarantine;		/* first dropped first */
-	struct list file_buckets[FILE_BUCKETS];
-	uint32_t *free_chunks;
-	uint32_t nfree_chunks;
-	uint32_t nquarantined_chunks;	/* free once their quarantine ends */
-
-	struct watch *watches;
-	uint32_t nwatches, watch_cap;	/* slots in use or free, allocated */
-	uint32_t free_watch;		/* free slots, through next_by_wd */
-	uint32_t watch_buckets[WATCH_BUCKETS];
-
-	uint64_t live_entries, live_chunks;
-	uint64_t admissions, evictions, invalidations, full;
-	uint64_t invalidation_ns;	/* CPU time on inotify events */
-};
-
 /* ---- index lists ---------------------------------------------------- */
 
 /* The link member at offset off of entry id. */
@@ -124,8 +51,8 @@ static void list_push(struct cache *c, struct list *l, uint32_t id, size_t off)
 	struct link *k = link_of(c, id, off);
 
 	k->prev = l->tail;
-	k->next = NONE;
-	if (l->tail != NONE)
+	k->next = CACHE_NONE;
+	if (l->tail != CACHE_NONE)
 		link_of(c, l->tail, off)->next = id;
 	else
 		l->head = id;
@@ -137,11 +64,11 @@ static void list_remove(struct cache *c, struct list *l, uint32_t id,
 {
 	struct link *k = link_of(c, id, off);
 
-	if (k->prev != NONE)
+	if (k->prev != CACHE_NONE)
 		link_of(c, k->prev, off)->next = k->next;
 	else
 		l->head = k->next;
-	if (k->next != NONE)
+	if (k->next != CACHE_NONE)
 		link_of(c, k->next, off)->prev = k->prev;
 	else
 		l->tail = k->prev;
@@ -150,7 +77,6 @@ static void list_remove(struct cache *c, struct list *l, uint32_t id,
 #define AGE offsetof(struct entry, age)
 #define SAME_HASH offsetof(struct entry, same_hash)
 #define SAME_DIR offsetof(struct entry, same_dir)
-#define EMPTY_LIST ((struct list){ NONE, NONE })
 
 /* FNV-1a: short paths, no adversary choosing them but the site's owner. */
 static uint32_t hash_str(const char *s)
@@ -187,7 +113,7 @@ struct cache *cache_new(struct kernel_path *kp, const char *root_path,
 	c->live = c->quarantine = EMPTY_LIST;
 	memset(c->file_buckets, 0xff, sizeof(c->file_buckets));
 	memset(c->watch_buckets, 0xff, sizeof(c->watch_buckets));
-	c->free_watch = NONE;
+	c->free_watch = CACHE_NONE;
 	for (i = 0; i < FS_CACHE_ENTRIES; i++)
 		c->free_ids[i] = FS_CACHE_ENTRIES - 1 - i;
 	c->nfree_ids = FS_CACHE_ENTRIES;
@@ -309,7 +235,7 @@ void cache_tick(struct cache *c)
 	uint32_t id;
 
 	pthread_mutex_lock(&c->lock);
-	while ((id = c->quarantine.head) != NONE &&
+	while ((id = c->quarantine.head) != CACHE_NONE &&
 	       now - c->entries[id].dropped_ns >= QUARANTINE_NS)
 		entry_reclaim(c, id);
 	pthread_mutex_unlock(&c->lock);
@@ -318,7 +244,7 @@ void cache_tick(struct cache *c)
 /* Drops the oldest live entry. Returns false if there is none. */
 static bool evict_oldest(struct cache *c)
 {
-	if (c->live.head == NONE)
+	if (c->live.head == CACHE_NONE)
 		return false;
 	entry_drop(c, c->live.head);
 	c->evictions++;
@@ -343,101 +269,6 @@ static bool chunks_reserve(struct cache *c, uint32_t n)
 		if (!evict_oldest(c))
 			return false;
 	return c->nfree_chunks >= n;
-}
-
-/* ---- watches --------------------------------------------------------- */
-
-static uint32_t *watch_bucket(struct cache *c, int wd)
-{
-	return &c->watch_buckets[(uint32_t)wd & (WATCH_BUCKETS - 1)];
-}
-
-static uint32_t watch_of(struct cache *c, int wd)
-{
-	uint32_t i = *watch_bucket(c, wd);
-
-	while (i != NONE && c->watches[i].wd != wd)
-		i = c->watches[i].next_by_wd;
-	return i;
-}
-
-/* A slot for watch wd on rel; NONE when out of memory. */
-static uint32_t watch_add(struct cache *c, int wd, const char *rel)
-{
-	char *dir = strdup(rel);
-	uint32_t i = c->free_watch;
-
-	if (!dir)
-		return NONE;
-	if (i != NONE) {
-		c->free_watch = c->watches[i].next_by_wd;
-	} else {
-		if (c->nwatches == c->watch_cap) {
-			uint32_t cap = c->watch_cap ? 2 * c->watch_cap : 64;
-			struct watch *w = realloc(c->watches, cap * sizeof(*w));
-
-			if (!w) {
-				free(dir);
-				return NONE;
-			}
-			c->watches = w;
-			c->watch_cap = cap;
-		}
-		i = c->nwatches++;
-	}
-	c->watches[i] = (struct watch){ .wd = wd, .dir = dir,
-					.next_by_wd = *watch_bucket(c, wd),
-					.entries = EMPTY_LIST };
-	*watch_bucket(c, wd) = i;
-	return i;
-}
-
-static void watch_remove(struct cache *c, uint32_t i)
-{
-	struct watch *w = &c->watches[i];
-	uint32_t *p = watch_bucket(c, w->wd);
-
-	while (*p != i)
-		p = &c->watches[*p].next_by_wd;
-	*p = w->next_by_wd;
-	inotify_rm_watch(c->inotify_fd, w->wd);
-	free(w->dir);
-	*w = (struct watch){ .wd = -1, .next_by_wd = c->free_watch };
-	c->free_watch = i;
-}
-
-/* Watches every directory from the root down to file's, so that a rename
- * or removal anywhere on the way is seen. Returns the slot of file's
- * directory, or NONE. */
-static uint32_t watch_dirs(struct cache *c, const char *file)
-{
-	char rel[PATH_MAX], abs[PATH_MAX * 2];
-	const char *slash = file;
-
-	for (;;) {
-		size_t len = slash == file ? 0 : (size_t)(slash - file);
-		uint32_t i;
-		int wd;
-
-		if (len >= sizeof(rel))
-			return NONE;
-		memcpy(rel, file, len);
-		rel[len] = '\0';
-		snprintf(abs, sizeof(abs), "%s/%s", c->root_path, rel);
-		wd = inotify_add_watch(c->inotify_fd, abs, WATCH_MASK);
-		if (wd < 0) {
-			log_warn("cache: watching '%s': %s", abs, strerror(errno));
-			return NONE;
-		}
-		i = watch_of(c, wd);
-		if (i == NONE)
-			i = watch_add(c, wd, rel);
-		if (i == NONE)
-			return NONE;
-		slash = strchr(slash == file ? file : slash + 1, '/');
-		if (!slash)
-			return i;
-	}
 }
 
 /* ---- admission ------------------------------------------------------- */
@@ -537,8 +368,8 @@ static bool admit_rep(struct cache *c, const struct fs_cache_key *k,
 	e->file = strdup(file + strspn(file, "/"));
 	/* The watch must exist before the bytes are read, or a change made
 	 * in between would go unseen. */
-	watch = e->file ? watch_dirs(c, e->file) : NONE;
-	if (watch == NONE ||
+	watch = e->file ? cache_watch_dirs(c, e->file) : CACHE_NONE;
+	if (watch == CACHE_NONE ||
 	    !entry_fill(c, id, fd, st, coding, encs != 1u << FS_ENC_ANY)) {
 		entry_reclaim(c, id);
 		return false;
@@ -550,23 +381,17 @@ static bool admit_rep(struct cache *c, const struct fs_cache_key *k,
 /*
  * A file with precompressed variants (have: their mask, fds and sts theirs,
  * the file itself as CODING_IDENTITY): each representation is admitted
- * under the encodings for which userspace would choose it, those not cached
- * yet. Closes the fds. Returns whether all that was not cached is now.
+ * under the encodings for which userspace would choose it, those not in
+ * cached yet. Closes the fds. Returns whether all that was not cached is.
  */
 static bool admit_group(struct cache *c, struct fs_cache_key *k,
-			const char *file, unsigned have, int *fds,
-			struct stat *sts)
+			const char *file, unsigned have, unsigned cached,
+			int *fds, struct stat *sts)
 {
-	unsigned free_encs = 0, m;
+	unsigned free_encs = ~cached & ((1u << FS_ENC_MASKS) - 1), m;
 	enum content_coding cd;
-	bool ok;
+	bool ok = free_encs != 0;
 
-	for (m = 0; m < FS_ENC_MASKS; m++) {
-		k->enc = m;
-		if (kernel_path_cache_lookup(c->kp, k) != 0)
-			free_encs |= 1u << m;
-	}
-	ok = free_encs != 0;
 	for (cd = CODING_IDENTITY; cd < CODING_COUNT; cd++) {
 		unsigned encs = 0;
 
@@ -592,7 +417,7 @@ static unsigned cached_encs(struct cache *c, const char *key,
 	uint32_t id = file_bucket(c, file + strspn(file, "/"))->head;
 	unsigned encs = 0;
 
-	for (; id != NONE; id = c->entries[id].same_hash.next)
+	for (; id != CACHE_NONE; id = c->entries[id].same_hash.next)
 		if (strcmp(c->entries[id].key.path, key) == 0)
 			encs |= c->entries[id].encs;
 	return encs;
@@ -603,16 +428,16 @@ static bool admit(struct cache *c, const char *key, const char *file)
 	struct fs_cache_key k = { .enc = FS_ENC_ANY };
 	struct stat sts[CODING_COUNT];
 	int fds[CODING_COUNT];
-	unsigned have;
+	unsigned have, cached;
 	bool ok;
 	int fd;
 
 	if (strlen(key) >= FS_KEY_MAX || !cache_key_cacheable(key))
 		return false;
 	strncpy(k.path, key, sizeof(k.path) - 1);
-	have = cached_encs(c, key, file);
-	if (have & (1u << FS_ENC_ANY) ||
-	    (have & ((1u << FS_ENC_MASKS) - 1)) == (1u << FS_ENC_MASKS) - 1)
+	cached = cached_encs(c, key, file);
+	if (cached & (1u << FS_ENC_ANY) ||
+	    (cached & ((1u << FS_ENC_MASKS) - 1)) == (1u << FS_ENC_MASKS) - 1)
 		return false;	/* already there, whole */
 
 	fd = files_open(c->root_fd, file, true);
@@ -627,7 +452,7 @@ static bool admit(struct cache *c, const char *key, const char *file)
 			      c->fc->codings, fds, sts);
 	if (have) {
 		fds[CODING_IDENTITY] = fd;
-		return admit_group(c, &k, file, have | 1u, fds, sts);
+		return admit_group(c, &k, file, have | 1u, cached, fds, sts);
 	}
 	ok = admit_rep(c, &k, 1u << FS_ENC_ANY, file, fd,
 		       &sts[CODING_IDENTITY], CODING_IDENTITY);
@@ -670,7 +495,7 @@ static void invalidate_file(struct cache *c, const char *file)
 {
 	uint32_t id = file_bucket(c, file)->head;
 
-	while (id != NONE) {
+	while (id != CACHE_NONE) {
 		uint32_t next = c->entries[id].same_hash.next;
 
 		if (strcmp(c->entries[id].file, file) == 0)
@@ -693,10 +518,10 @@ static void invalidate_dir(struct cache *c, const char *dir, bool forget)
 
 		if (w->wd < 0 || !path_within(w->dir, dir))
 			continue;
-		while (w->entries.head != NONE)
+		while (w->entries.head != CACHE_NONE)
 			invalidate_entry(c, w->entries.head);
 		if (forget && *dir)
-			watch_remove(c, i);
+			cache_watch_remove(c, i);
 	}
 }
 
@@ -707,12 +532,12 @@ static void handle_event(struct cache *c, const struct inotify_event *ev)
 
 	if (ev->mask & IN_Q_OVERFLOW) {
 		log_warn("cache: inotify queue overflowed, dropping everything");
-		while (c->live.head != NONE)
+		while (c->live.head != CACHE_NONE)
 			invalidate_entry(c, c->live.head);
 		return;
 	}
-	i = watch_of(c, ev->wd);
-	if (i == NONE)
+	i = cache_watch_of(c, ev->wd);
+	if (i == CACHE_NONE)
 		return;
 	/* a copy: forgetting the watch frees its dir */
 	snprintf(path, sizeof(path), "%s%s%s", c->watches[i].dir,

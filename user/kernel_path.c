@@ -278,14 +278,6 @@ int kernel_path_read_stats(const struct kernel_path *kp, struct fs_stats *out)
 	return err;
 }
 
-int kernel_path_cache_lookup(const struct kernel_path *kp,
-			     const struct fs_cache_key *key)
-{
-	struct fs_cache_ref ref;
-
-	return bpf_map_lookup_elem(kp->file_cache_fd, key, &ref) ? -errno : 0;
-}
-
 int kernel_path_cache_write(struct kernel_path *kp, const uint32_t *chunks,
 			    uint32_t nchunks, const void *bytes)
 {

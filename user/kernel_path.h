@@ -128,8 +128,6 @@ void kernel_path_set_clock(struct kernel_path *kp, const char *date);
  * Entry id's chunks are written first, then its entry, and only then is
  * key published: the kernel never finds a key whose entry is not whole.
  */
-int kernel_path_cache_lookup(const struct kernel_path *kp,
-			     const struct fs_cache_key *key);
 int kernel_path_cache_write(struct kernel_path *kp, const uint32_t *chunks,
 			    uint32_t nchunks, const void *bytes);
 int kernel_path_cache_publish(struct kernel_path *kp,
