@@ -38,6 +38,8 @@
 #define QUARANTINE_NS (2ULL * 1000000000ULL)
 
 #define HEAD_MAX 1024
+/* Every Accept-Encoding mask a file with variants is keyed under */
+#define ALL_MASKS ((1u << FS_ENC_MASKS) - 1)
 /* ---- index lists ---------------------------------------------------- */
 
 /* The link member at offset off of entry id. */
@@ -86,6 +88,12 @@ static uint32_t hash_str(const char *s)
 	while (*s)
 		h = (h ^ (unsigned char)*s++) * 16777619u;
 	return h;
+}
+
+/* file as entries hold it: relative to the root, no leading '/' */
+static const char *root_relative(const char *file)
+{
+	return file + strspn(file, "/");
 }
 
 static struct list *file_bucket(struct cache *c, const char *file)
@@ -365,7 +373,7 @@ static bool admit_rep(struct cache *c, const struct fs_cache_key *k,
 	e = &c->entries[id];
 	e->key = *k;
 	e->encs = encs;
-	e->file = strdup(file + strspn(file, "/"));
+	e->file = strdup(root_relative(file));
 	/* The watch must exist before the bytes are read, or a change made
 	 * in between would go unseen. */
 	watch = e->file ? cache_watch_dirs(c, e->file) : CACHE_NONE;
@@ -388,7 +396,7 @@ static bool admit_group(struct cache *c, struct fs_cache_key *k,
 			const char *file, unsigned have, unsigned cached,
 			int *fds, struct stat *sts)
 {
-	unsigned free_encs = ~cached & ((1u << FS_ENC_MASKS) - 1), m;
+	unsigned free_encs = ~cached & ALL_MASKS, m;
 	enum content_coding cd;
 	bool ok = free_encs != 0;
 
@@ -413,8 +421,7 @@ static bool admit_group(struct cache *c, struct fs_cache_key *k,
 static unsigned cached_encs(struct cache *c, const char *key,
 			    const char *file)
 {
-	/* entries hold file as relative to the root */
-	uint32_t id = file_bucket(c, file + strspn(file, "/"))->head;
+	uint32_t id = file_bucket(c, root_relative(file))->head;
 	unsigned encs = 0;
 
 	for (; id != CACHE_NONE; id = c->entries[id].same_hash.next)
@@ -436,8 +443,7 @@ static bool admit(struct cache *c, const char *key, const char *file)
 		return false;
 	strncpy(k.path, key, sizeof(k.path) - 1);
 	cached = cached_encs(c, key, file);
-	if (cached & (1u << FS_ENC_ANY) ||
-	    (cached & ((1u << FS_ENC_MASKS) - 1)) == (1u << FS_ENC_MASKS) - 1)
+	if (cached & (1u << FS_ENC_ANY) || (cached & ALL_MASKS) == ALL_MASKS)
 		return false;	/* already there, whole */
 
 	fd = files_open(c->root_fd, file, true);

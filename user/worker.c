@@ -317,6 +317,15 @@ static void count_sent(struct worker *w, struct conn *c, int res)
 	c->resp_bytes += res;
 }
 
+void file_shrank(struct worker *w, struct conn *c)
+{
+	/* The header promised more: all we can do is close. */
+	metrics_add(&w->metrics.faults[FAULT_FILE_SHRANK], 1);
+	log_warn("a file shrank while being sent: response cut short, "
+		 "connection closed");
+	conn_close(w, c);
+}
+
 /* As much of the file as the socket takes now: sendfile() hands it page
  * references, as nginx does (no pipe: an unprivileged user's pipes share
  * fs.pipe-user-pages-soft, and 1,000 downloads at once starved on it). The
@@ -333,11 +342,7 @@ static void send_file(struct worker *w, struct conn *c)
 		publish_done(w, c, n);
 	sent = sendfile(c->fd, c->file_fd, &c->file_off, n);
 	if (sent == 0) {
-		/* The header promised more: all we can do is close. */
-		metrics_add(&w->metrics.faults[FAULT_FILE_SHRANK], 1);
-		log_warn("a file shrank while being sent: response cut "
-			 "short, connection closed");
-		conn_close(w, c);
+		file_shrank(w, c);
 		return;
 	}
 	if (sent < 0 && errno != EAGAIN) {

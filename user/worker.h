@@ -123,6 +123,9 @@ void conn_close(struct worker *w, struct conn *c);
 void conn_process(struct worker *w, struct conn *c);
 /* The next step of c's response: the rest of out, of the file, or done. */
 void response_next(struct worker *w, struct conn *c);
+/* c's file ended before the length its header promised: counted, logged,
+ * and c closed. */
+void file_shrank(struct worker *w, struct conn *c);
 
 /* worker_tls.c: an HTTPS connection's steps. Each carries c on, or waits
  * on the ring (OP_TLS_WAIT) for what OpenSSL needs and then goes on from

@@ -155,10 +155,7 @@ void worker_tls_send_file(struct worker *w, struct conn *c)
 	ssize_t got = pread(c->file_fd, c->out, n, c->file_off);
 
 	if (got <= 0) {
-		metrics_add(&w->metrics.faults[FAULT_FILE_SHRANK], 1);
-		log_warn("a file shrank or failed while being sent: response "
-			 "cut short, connection closed");
-		conn_close(w, c);
+		file_shrank(w, c);
 		return;
 	}
 	c->file_off += got;
