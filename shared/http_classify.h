@@ -411,6 +411,12 @@ static __always_inline long http_scan_byte(__u32 i, __u8 c, struct http_scan *s)
 		} else if (c >= 'A' && c <= 'Z' && s->pos < 4) {
 			s->acc = (s->acc << 8) | c;
 			s->pos++;
+		} else if (!http_tchar(c)) {
+			/* No method holds it: not HTTP (a TLS ClientHello
+			 * starts 0x16), so no end of head is worth waiting
+			 * for. Userspace answers it at once, with a 400. */
+			http_scan_unsafe(s);
+			return 1;
 		} else {
 			s->out.cacheable = 0;
 			s->pos = 5;

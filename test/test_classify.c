@@ -7,12 +7,17 @@
 
 #include "http_classify.h"
 
-static struct http_class classify(const char *req)
+static struct http_class classify_n(const char *req, size_t len)
 {
 	struct http_scan s;
 
-	http_classify(&s, (const __u8 *)req, strlen(req));
+	http_classify(&s, (const __u8 *)req, len);
 	return s.out;
+}
+
+static struct http_class classify(const char *req)
+{
+	return classify_n(req, strlen(req));
 }
 
 static void assert_cacheable(const char *req, const char *path, int head_only)
@@ -98,6 +103,24 @@ START_TEST(methods_and_versions)
 	ck_assert_uint_eq(classify("GET /a\r\nHost: a\r\n\r\n").frame,
 			  HTTP_FRAME_UNSAFE);
 	assert_framed_not_cacheable("GET http://a/x HTTP/1.1\r\nHost: a\r\n\r\n");
+}
+END_TEST
+
+/* Bytes no method holds (TLS's first byte, a NUL, a control) mean the
+ * stream is no HTTP: passed at once, not waited on for an end of head
+ * that never comes. Any other method byte leaves that to the head's end. */
+START_TEST(not_http_is_not_waited_for)
+{
+	static const char tls_record[] = "\x16\x03\x01\x02\x00\x01";
+
+	ck_assert_uint_eq(classify_n(tls_record, sizeof(tls_record) - 1).frame,
+			  HTTP_FRAME_UNSAFE);
+	ck_assert_uint_eq(classify_n("G\0T /a", 6).frame, HTTP_FRAME_UNSAFE);
+	ck_assert_uint_eq(classify("GE\x7f").frame, HTTP_FRAME_UNSAFE);
+	ck_assert_uint_eq(classify("GE\"").frame, HTTP_FRAME_UNSAFE);
+	ck_assert_uint_eq(classify("M-SEARCH * HTTP/1.1").frame,
+			  HTTP_FRAME_MORE);
+	assert_framed_not_cacheable("PROPFIND /a HTTP/1.1\r\nHost: a\r\n\r\n");
 }
 END_TEST
 
@@ -334,6 +357,7 @@ int main(void)
 	tcase_add_test(tc, connection_keep_alive_only);
 	tcase_add_test(tc, http10_keep_alive_is_cacheable);
 	tcase_add_test(tc, methods_and_versions);
+	tcase_add_test(tc, not_http_is_not_waited_for);
 	tcase_add_test(tc, paths_userspace_normalises);
 	tcase_add_test(tc, long_path_not_cacheable);
 	tcase_add_test(tc, headers_that_change_the_answer);
