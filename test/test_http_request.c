@@ -187,6 +187,24 @@ START_TEST(test_http09_line)
 }
 END_TEST
 
+/* Not HTTP at all (a TLS ClientHello to the plain port): a 400 at the
+ * first byte no method holds, without waiting for an end of line, as
+ * nginx answers; a method still coming in is waited for. */
+START_TEST(test_not_http_refused_at_once)
+{
+	static const char hello[] = "\x16\x03\x01\x02\x00\x01\x00\x01";
+
+	ck_assert_int_eq(parse_n(hello, 1), HTTP_PARSE_ERROR);
+	ck_assert_int_eq(status, 400);
+	ck_assert_int_eq(parse_n(hello, sizeof(hello) - 1), HTTP_PARSE_ERROR);
+	ck_assert_int_eq(parse_n("GE\0", 3), HTTP_PARSE_ERROR);
+	ck_assert_int_eq(parse("G:"), HTTP_PARSE_ERROR);
+	ck_assert_int_eq(parse("M-SEARCH"), HTTP_PARSE_INCOMPLETE);
+	ck_assert_int_eq(parse("GET /a\x16"), HTTP_PARSE_INCOMPLETE);
+	ck_assert_int_eq(parse("\r\nGE"), HTTP_PARSE_INCOMPLETE);
+}
+END_TEST
+
 START_TEST(test_version)
 {
 	ck_assert_refused("GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505);
@@ -874,6 +892,7 @@ static Suite *request_suite(void)
 	tcase_add_test(line, test_unknown_method);
 	tcase_add_test(line, test_bad_request_line);
 	tcase_add_test(line, test_http09_line);
+	tcase_add_test(line, test_not_http_refused_at_once);
 	tcase_add_test(line, test_version);
 	tcase_add_test(line, test_http10_close_by_default);
 	tcase_add_test(line, test_http10_keep_alive);

@@ -132,6 +132,19 @@ static bool request_line_has_version(const struct line *l)
 	return sp && memchr(sp + 1, ' ', l->len - (size_t)(sp + 1 - l->p));
 }
 
+/* A byte no method holds comes before the request line's first space:
+ * this is no HTTP (a TLS ClientHello starts 0x16), and no end of line is
+ * worth waiting for. As nginx, answer it at once. */
+static bool method_is_bad(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && p[i] != ' '; i++)
+		if (!http_tchar((unsigned char)p[i]))
+			return true;
+	return false;
+}
+
 /* Bytes of empty lines skipped before a request line: a few are a client's
  * habit, thousands are not a request. */
 #define LEADING_EMPTY_MAX	16
@@ -162,10 +175,15 @@ static enum http_parse_status frame_head(const char *buf, size_t len,
 	start = pos;
 	if (!next_line(buf, min_size(len, start + REQUEST_LINE_MAX), &pos,
 		       &h->request_line)) {
+		if (method_is_bad(buf + start, len - start))
+			return parse_error(status, 400);
 		if (len - start >= REQUEST_LINE_MAX)
 			return parse_error(status, 414);
 		return need_more(len, status);
 	}
+	/* the same answer as while the line was still coming in */
+	if (method_is_bad(h->request_line.p, h->request_line.len))
+		return parse_error(status, 400);
 	if (pos > lim)
 		return parse_error(status, 431);
 	/* No second space: HTTP/0.9, or garbage. No field line can make it

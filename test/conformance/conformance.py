@@ -616,6 +616,11 @@ def build_cases(env):
     case("method-mixed-case", R(method="Get"), "501 close")
     case("method-unknown", R(method="BREW"), "501 close")
     case("method-bad-token", R(method="G(T"), "400 close")
+    # https:// to the plain port: a TLS ClientHello, no line end ever
+    # coming; answered at its first byte, not after --header-timeout
+    case("not-http-tls-hello",
+         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(32),
+         "400 close")
     case("method-post", R(method="POST"), "405 keep")
     case("method-post-body", R(method="POST",
                                headers=["Content-Length: 5"], body=b"hello"),

@@ -11,7 +11,8 @@
  * Each result is also compared with a reference written line by line from
  * the rules the header and the README state (framing: first CRLF CRLF; bare
  * LF, a CR not before LF, Content-Length, Transfer-Encoding, an empty or
- * version-less request line, a head over FS_SCAN_MAX are unsafe; cacheable:
+ * version-less request line, a method byte that is no token character, a
+ * head over FS_SCAN_MAX are unsafe; cacheable:
  * GET/HEAD, plain path under FS_KEY_MAX bytes, HTTP/1.1 or HTTP/1.0 with a
  * Connection field, one Host of uri-host bytes, token field names, at most
  * 100 field lines, Connection absent or keep-alive, no Range/Expect/If-*
@@ -86,11 +87,18 @@ static bool ref_body_field(const uint8_t *name, size_t n)
 	       fuzz_ieq(name, n, "transfer-encoding");
 }
 
+/* RFC 9110 5.6.2 tchar */
+static bool ref_token_char(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
 static void ref_frame(const uint8_t *d, size_t n, struct ref *r)
 {
 	size_t m = n < FS_SCAN_MAX ? n : FS_SCAN_MAX;
 	size_t i, line = 0, ls = 0;
-	bool colon = false;
+	bool colon = false, method = true;
 
 	memset(r, 0, sizeof(*r));
 	for (i = 0; i < m; i++) {
@@ -114,6 +122,13 @@ static void ref_frame(const uint8_t *d, size_t n, struct ref *r)
 			colon = false;
 			continue;
 		}
+		if (line == 0 && method) {
+			/* a byte no method holds: no HTTP, unsafe at once */
+			if (c == ' ')
+				method = false;
+			else if (c != '\r' && !ref_token_char(c))
+				goto unsafe;
+		}
 		if (c == ':' && line >= 1 && !colon) {
 			colon = true;
 			if (ref_body_field(d + ls, i - ls))
@@ -124,13 +139,6 @@ static void ref_frame(const uint8_t *d, size_t n, struct ref *r)
 	return;
 unsafe:
 	r->frame = HTTP_FRAME_UNSAFE;
-}
-
-/* RFC 9110 5.6.2 tchar */
-static bool ref_token_char(uint8_t c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
 /* RFC 3986 uri-host [":" port] bytes */

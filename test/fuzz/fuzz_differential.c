@@ -119,6 +119,9 @@ static const char *unsafe_reason(const uint8_t *d, size_t m,
 	}
 	if (w && (d[0] == '\r' || d[0] == '\n'))
 		return "empty line before the request line";
+	for (i = 0; i < w && d[i] != ' ' && d[i] != '\r'; i++)
+		if (!http_tchar(d[i]))
+			return "a byte no method holds (not HTTP)";
 	if (body_field_in(d, w))
 		return "Content-Length or Transfer-Encoding";
 	cr = memchr(d, '\r', w);
