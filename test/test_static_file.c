@@ -80,7 +80,7 @@ static void ask(const char *method, const char *target, const char *fields)
 
 	ck_assert_int_eq(http_parse_request(head_buf, n, &req, &status),
 			 HTTP_PARSE_DONE);
-	static_file_plan(&plan, root_fd, &req, &fc);
+	static_file_plan(&plan, root_fd, NULL, &req, &fc);
 }
 
 /* The body of a file plan, read from its fd. */

@@ -46,12 +46,17 @@ static bool put_inline(struct conn *c, const char *body, size_t len)
 }
 
 /* Sets up a file body: copied into out when small, else sent from the
- * file. Takes fd, closing it on failure or once copied. */
-static bool put_file(struct conn *c, int fd, uint64_t off, uint64_t len)
+ * file. Takes fd, closing it on failure or once copied, unless the
+ * open-file table keeps it (kept): then the file is copied now, or sent
+ * from an fd of its own, for the table may close its fd at any time. */
+static bool put_file(struct conn *c, int fd, bool kept, uint64_t off,
+		     uint64_t len)
 {
 	size_t done = 0;
 
 	if (len > CONN_SMALL_BODY || c->out_len + len > CONN_OUT_CAP) {
+		if (kept && (fd = dup(fd)) < 0)
+			return false;
 		c->file_fd = fd;
 		c->file_off = off;
 		c->file_left = len;
@@ -65,7 +70,8 @@ static bool put_file(struct conn *c, int fd, uint64_t off, uint64_t len)
 			break;	/* truncated meanwhile */
 		done += n;
 	}
-	close(fd);
+	if (!kept)
+		close(fd);
 	c->out_len += done;
 	return done == len;
 }
@@ -81,8 +87,8 @@ static enum http_conn_step put_plan(const struct http_conn_env *env,
 	if (p->body == STATIC_BODY_INLINE)
 		ok = ok && put_inline(c, p->inline_body, p->inline_len);
 	else if (p->body == STATIC_BODY_FILE && ok)
-		ok = put_file(c, p->fd, p->file_off, p->file_len);
-	else if (p->body == STATIC_BODY_FILE)
+		ok = put_file(c, p->fd, p->fd_kept, p->file_off, p->file_len);
+	else if (p->body == STATIC_BODY_FILE && !p->fd_kept)
 		close(p->fd);
 	return ok ? HTTP_CONN_RESPOND : HTTP_CONN_CLOSE;
 }
@@ -178,7 +184,8 @@ static enum http_conn_step answer(const struct http_conn_env *env,
 	if ((req->method == HTTP_GET || req->method == HTTP_HEAD) &&
 	    is_metrics_request(env, c, req))
 		return put_metrics(env, c, req->method == HTTP_HEAD);
-	static_file_plan(&plan, env->srv->root_fd, req, &env->srv->files);
+	static_file_plan(&plan, env->srv->root_fd, env->open_files, req,
+			 &env->srv->files);
 	maybe_admit(env, c, req, &plan);
 	return put_plan(env, c, &plan);
 }

@@ -15,6 +15,7 @@
 
 struct server;
 struct cache;
+struct open_files;
 struct access_log;
 struct kernel_path;
 struct user_metrics;
@@ -24,6 +25,7 @@ struct http_conn_env {
 	const struct server *srv;	/* the root, workers' metrics */
 	struct kernel_path *kp;		/* NULL: the kernel path is off */
 	struct cache *cache;		/* NULL: nothing to admit */
+	struct open_files *open_files;	/* the worker's small files kept open */
 	struct access_log *access_log;	/* NULL: no log */
 	struct user_metrics *metrics;	/* the worker's */
 	bool metrics_on_main;		/* /metrics answered on the main port */

@@ -14,6 +14,7 @@
 #include "files.h"
 #include "http_date.h"
 #include "mime.h"
+#include "open_files.h"
 #include "static_file.h"
 
 bool static_file_status_closes(int status)
@@ -31,6 +32,7 @@ static void plan_init(struct static_file_plan *p)
 	p->body = STATIC_BODY_NONE;
 	p->inline_len = 0;
 	p->fd = -1;
+	p->fd_kept = false;
 	p->file_off = 0;
 	p->file_len = 0;
 	p->cacheable = false;
@@ -203,13 +205,21 @@ void static_file_decide(struct static_file_plan *p,
 }
 
 /* Opens what path names: a file, or a directory's index.html. Returns the
- * fd of a regular file, or -1 with *status the answer instead. */
-static int open_target(int root_fd, const struct http_request *req,
-		       struct stat *st, bool *is_index, int *status)
+ * fd of a regular file, or -1 with *status the answer instead. With of,
+ * the fd may be one the table keeps open (*kept): not the caller's to
+ * close. */
+static int open_target(int root_fd, struct open_files *of,
+		       const struct http_request *req, struct stat *st,
+		       bool *is_index, int *status, bool *kept)
 {
-	int fd = files_open(root_fd, req->path, false);
-	bool stated = fd >= 0 && fstat(fd, st) == 0;
+	int fd = of ? open_files_get(of, root_fd, req->path, st, is_index) : -1;
+	bool stated;
 
+	*kept = fd >= 0;
+	if (*kept)
+		return fd;
+	fd = files_open(root_fd, req->path, false);
+	stated = fd >= 0 && fstat(fd, st) == 0;
 	*is_index = false;
 	if (stated && S_ISDIR(st->st_mode)) {
 		int dir = fd;
@@ -237,7 +247,15 @@ static int open_target(int root_fd, const struct http_request *req,
 		*status = 403;
 		return -1;
 	}
+	*kept = of && open_files_put(of, req->path, fd, st, *is_index);
 	return fd;
+}
+
+/* Done with fd, unless the open-file table keeps it. */
+static void release(int fd, bool kept)
+{
+	if (!kept)
+		close(fd);
 }
 
 /*
@@ -246,7 +264,7 @@ static int open_target(int root_fd, const struct http_request *req,
  * whose stat is kept in *vst; the others are closed.
  */
 static void choose_rep(int root_fd, const struct http_request *req,
-		       const struct coding_prefs *codings, int *fd,
+		       const struct coding_prefs *codings, int *fd, bool *kept,
 		       const struct stat *st, struct stat *vst,
 		       struct static_file_rep *rep)
 {
@@ -272,8 +290,9 @@ static void choose_rep(int root_fd, const struct http_request *req,
 			close(fds[c]);
 			continue;
 		}
-		close(*fd);
+		release(*fd, *kept);
 		*fd = fds[c];
+		*kept = false;
 		*vst = sts[c];
 		rep->st = vst;
 	}
@@ -328,14 +347,16 @@ static int open_fallback(int root_fd, const char *fallback, struct stat *st)
 
 /* GET or HEAD of what the path names. */
 static void plan_file(struct static_file_plan *p, int root_fd,
-		      const struct http_request *req,
+		      struct open_files *of, const struct http_request *req,
 		      const struct files_conf *fc)
 {
 	char file[sizeof(p->file)];
 	struct static_file_rep rep = { .path = file };
 	struct stat st, vst;
 	int status = 0;
-	int fd = open_target(root_fd, req, &st, &rep.is_index, &status);
+	bool kept;
+	int fd = open_target(root_fd, of, req, &st, &rep.is_index, &status,
+			     &kept);
 
 	if (fd < 0 && status == 404 && fc &&
 	    (fd = open_fallback(root_fd, fc->fallback, &st)) >= 0)
@@ -350,26 +371,28 @@ static void plan_file(struct static_file_plan *p, int root_fd,
 				   req->method == HTTP_HEAD, NULL, fc);
 		return;
 	}
-	choose_rep(root_fd, req, fc ? fc->codings : NULL, &fd, &st, &vst,
-		   &rep);
+	choose_rep(root_fd, req, fc ? fc->codings : NULL, &fd, &kept, &st,
+		   &vst, &rep);
 	static_file_decide(p, req, &rep, fc ? fc->cache_control : NULL);
 	/* the kernel's key would be the path asked for, not the file's */
 	if (rep.path != file)
 		p->cacheable = false;
-	if (p->body == STATIC_BODY_FILE)
+	if (p->body == STATIC_BODY_FILE) {
 		p->fd = fd;
-	else
-		close(fd);
+		p->fd_kept = kept;
+	} else {
+		release(fd, kept);
+	}
 }
 
 void static_file_plan(struct static_file_plan *p, int root_fd,
-		      const struct http_request *req,
+		      struct open_files *of, const struct http_request *req,
 		      const struct files_conf *fc)
 {
 	switch (req->method) {
 	case HTTP_GET:
 	case HTTP_HEAD:
-		plan_file(p, root_fd, req, fc);
+		plan_file(p, root_fd, of, req, fc);
 		break;
 	case HTTP_OTHER:
 		plan_error(p, root_fd, 501, false, NULL, fc);

@@ -19,6 +19,8 @@
 #include "http_request.h"
 #include "http_response.h"
 
+struct open_files;
+
 /* Room for an error page (http_error_body) */
 #define STATIC_INLINE_MAX	512
 
@@ -42,6 +44,7 @@ struct static_file_plan {
 	char inline_body[STATIC_INLINE_MAX];
 	size_t inline_len;
 	int fd;				/* STATIC_BODY_FILE: the caller's */
+	bool fd_kept;			/* unless the open_files table keeps it */
 	uint64_t file_off, file_len;
 	/*
 	 * A whole 200 of file (or of one of its variants) for a GET or HEAD:
@@ -60,10 +63,11 @@ struct static_file_plan {
  * (its page from the root if one is set). Everything but GET and HEAD is
  * refused (405 for known methods, 501 for others). fc gives the
  * Cache-Control of a file's 200, 206 and 304, the variants looked for, the
- * error pages and the fallback.
+ * error pages and the fallback. of (NULL: none) keeps small files open
+ * between requests; a plan's fd may then be its (fd_kept).
  */
 void static_file_plan(struct static_file_plan *p, int root_fd,
-		      const struct http_request *req,
+		      struct open_files *of, const struct http_request *req,
 		      const struct files_conf *fc);
 
 /* Which representation of a file answers a request. */

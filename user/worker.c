@@ -477,6 +477,7 @@ static void on_tick(struct worker *w)
 	struct conn *c, *next;
 
 	refresh_date(w);
+	open_files_expire(&w->open_files);
 	if (w->index == 0 && w->cache)
 		cache_tick(w->cache);
 	if (w->index == 0 && w->access_log)
@@ -652,7 +653,9 @@ struct worker *worker_new(struct server *srv, unsigned index)
 		.srv = srv, .kp = w->kp, .cache = w->cache,
 		.access_log = w->access_log, .metrics = &w->metrics,
 		.metrics_on_main = srv->listen_metrics[0] < 0,
+		.open_files = &w->open_files,
 	};
+	open_files_init(&w->open_files);
 	take_listeners(w);
 	/* Completions are run only when this worker waits for them, never
 	 * by interrupting it (no task-work IPI, each a VM exit on a VM):
@@ -773,6 +776,7 @@ void worker_free(struct worker *w)
 			kernel_path_del_conn(w->kp, c->id, c->cookie);
 		conn_free(w, c);
 	}
+	open_files_clear(&w->open_files);
 	if (w->ring_ready)
 		io_uring_queue_exit(&w->ring);
 	if (w->wake_fd >= 0)

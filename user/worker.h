@@ -21,6 +21,7 @@
 #include "http_conn.h"
 #include "http_date.h"
 #include "metrics.h"
+#include "open_files.h"
 #include "recv_bufs.h"
 #include "server.h"
 
@@ -91,6 +92,7 @@ struct worker {
 	char date[HTTP_DATE_LEN + 1];
 	time_t date_sec;
 	struct http_conn_env env;	/* .draining: no new connections */
+	struct open_files open_files;	/* small files kept open */
 };
 
 static inline uint64_t tag(enum op op, uint32_t id)
