@@ -354,35 +354,49 @@ static void plain(void)
 	pair_close(&p);
 }
 
+/* Joins p's server end to sock_hash, then switches it to kTLS, receiving
+ * too if rx, and the client to kTLS both ways, and sends the request: the
+ * kernel must not answer it without a read by the server. False if the
+ * server end could not get kTLS. */
+static bool request_over_ktls(const char *what, struct pair *p, bool rx)
+{
+	uint64_t cookie, hits = kernel_hits();
+	char buf[4096];
+	size_t n;
+	int err;
+
+	if (join(p->server, &cookie))
+		die("joining sock_hash");
+	err = ktls_on(p->server, &to_client, rx ? &to_server : NULL);
+	check(err == 0, "%s: kTLS %s on a socket in sock_hash (%s)", what,
+	      rx ? "both ways" : "on sends", strerror(-err));
+	if (err)
+		return false;
+	client_ktls(p->client, true, true);
+	send_all(p->client, REQUEST, sizeof(REQUEST) - 1);
+	n = read_for(p->client, buf, sizeof(buf), ANSWER_WAIT_MS, &err);
+	check(n == 0 && kernel_hits() == hits,
+	      "%s: no answer without a read by the server (%zu bytes in %d "
+	      "ms)", what, n, ANSWER_WAIT_MS);
+	return true;
+}
+
+/* The stream parser does not run on kTLS records: the verdict runs inside
+ * the server's read, on the decrypted record, and finds no request framed
+ * (userspace's, then, by the backlog). */
 static void rx_tx(void)
 {
 	struct pair p = pair_open();
 	struct fs_stats before = stats();
-	uint64_t cookie, hits = before.kernel_hits;
 	char buf[4096];
 	ssize_t got;
 	size_t n;
 	int err;
 
-	if (join(p.server, &cookie))
-		die("rx+tx: joining sock_hash");
-	err = ktls_on(p.server, &to_client, &to_server);
-	check(err == 0, "rx+tx: kTLS both ways on a socket in sock_hash (%s)",
-	      strerror(-err));
-	if (err) {
+	if (!request_over_ktls("rx+tx", &p, true)) {
 		pair_close(&p);
 		return;
 	}
-	client_ktls(p.client, true, true);
-	send_all(p.client, REQUEST, sizeof(REQUEST) - 1);
-	n = read_for(p.client, buf, sizeof(buf), ANSWER_WAIT_MS, &err);
-	check(n == 0 && kernel_hits() == hits,
-	      "rx+tx: no answer without a read by the server (%zu bytes in "
-	      "%d ms): the stream parser does not run on kTLS records", n,
-	      ANSWER_WAIT_MS);
-
-	/* The verdict runs inside the server's read, on the decrypted
-	 * record, and finds no request framed: userspace's, by the backlog. */
 	got = recv(p.server, buf, sizeof(buf), MSG_DONTWAIT);
 	check(got < 0 && errno == EAGAIN,
 	      "rx+tx: the server's first read returns nothing (%zd, %s): the "
@@ -400,36 +414,27 @@ static void rx_tx(void)
 	      "plaintext (unset memory), which OpenSSL would take for "
 	      "the client's", n);
 	n = read_for(p.client, buf, sizeof(buf), ANSWER_WAIT_MS, &err);
-	check(n == 0 && kernel_hits() == hits,
+	check(n == 0 && kernel_hits() == before.kernel_hits,
 	      "rx+tx: and the kernel answers nothing (%zu bytes to the client)",
 	      n);
 	pair_close(&p);
 }
 
+/* kTLS on sends only: the request arrives encrypted, which the parser
+ * passes on as no HTTP. */
 static void tx_only(void)
 {
 	static const char reply[] = "HTTP/1.1 204 No Content\r\n\r\n";
 	struct pair p = pair_open();
 	struct fs_stats before = stats();
-	uint64_t cookie, hits = before.kernel_hits;
 	char buf[4096];
 	size_t n;
 	int err;
 
-	if (join(p.server, &cookie))
-		die("tx: joining sock_hash");
-	err = ktls_on(p.server, &to_client, NULL);
-	check(err == 0, "tx: kTLS sends on a socket in sock_hash (%s)",
-	      strerror(-err));
-	if (err) {
+	if (!request_over_ktls("tx", &p, false)) {
 		pair_close(&p);
 		return;
 	}
-	client_ktls(p.client, true, true);
-	send_all(p.client, REQUEST, sizeof(REQUEST) - 1);
-	n = read_for(p.client, buf, sizeof(buf), ANSWER_WAIT_MS, &err);
-	check(n == 0 && kernel_hits() == hits,
-	      "tx: no kernel answer to a request that arrives encrypted");
 	n = read_for(p.server, buf, sizeof(buf), ANSWER_WAIT_MS, &err);
 	note_stats("tx", &before);
 	check(n == 0 && stats().pass_unframed == before.pass_unframed + 1,
