@@ -7,14 +7,19 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "open_files.h"
 
+/* Only the idle sweep reads it: the coarse clock (a tick's precision)
+ * costs less per request. */
 static uint64_t now_ms(void)
 {
-	return clock_now_ns() / 1000000;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* FNV-1a: paths are short, and the table is small. */
