@@ -44,7 +44,6 @@ void open_files_init(struct open_files *of)
 		of->slot[i].next = i + 1 < OPEN_FILES_MAX ? i + 1 :
 							   OPEN_FILES_NONE;
 	}
-	of->free = 0;
 	of->newest = of->oldest = OPEN_FILES_NONE;
 }
 
