@@ -205,6 +205,22 @@ START_TEST(test_not_http_refused_at_once)
 }
 END_TEST
 
+/* A method longer than any request line: 414 once the line limit is
+ * reached, whatever bytes follow, so that the answer does not depend on
+ * how the stream was cut (the fuzzer found a 414 prefix of a 400 input). */
+START_TEST(test_long_method_then_not_http)
+{
+	size_t n = HTTP_MAX_URI + 1000;
+
+	memset(big, 'A', n);
+	big[n] = '\x16';
+	ck_assert_int_eq(parse_n(big, n), HTTP_PARSE_ERROR);
+	ck_assert_int_eq(status, 414);
+	ck_assert_int_eq(parse_n(big, n + 1), HTTP_PARSE_ERROR);
+	ck_assert_int_eq(status, 414);
+}
+END_TEST
+
 START_TEST(test_version)
 {
 	ck_assert_refused("GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505);
@@ -893,6 +909,7 @@ static Suite *request_suite(void)
 	tcase_add_test(line, test_bad_request_line);
 	tcase_add_test(line, test_http09_line);
 	tcase_add_test(line, test_not_http_refused_at_once);
+	tcase_add_test(line, test_long_method_then_not_http);
 	tcase_add_test(line, test_version);
 	tcase_add_test(line, test_http10_close_by_default);
 	tcase_add_test(line, test_http10_keep_alive);

@@ -175,7 +175,10 @@ static enum http_parse_status frame_head(const char *buf, size_t len,
 	start = pos;
 	if (!next_line(buf, min_size(len, start + REQUEST_LINE_MAX), &pos,
 		       &h->request_line)) {
-		if (method_is_bad(buf + start, len - start))
+		/* only as far as a line may reach: past it the answer is 414,
+		 * whatever comes later */
+		if (method_is_bad(buf + start,
+				  min_size(len - start, REQUEST_LINE_MAX)))
 			return parse_error(status, 400);
 		if (len - start >= REQUEST_LINE_MAX)
 			return parse_error(status, 414);
