@@ -44,9 +44,9 @@
 /* At most this much of a file per sendfile(), then round the ring again
  * (a POLLOUT), so that all downloads move together. Measured over veth
  * (docs/design.md, "Large files"): against 256 KiB, 32 KiB gave 1 MiB
- * files 1.2-1.4x the req/s and a third of the p99 with 16 to 1024
- * connections, with no request over 2 s, and a 64 KiB file with one
- * connection 3x; a single sendfile() that fills the socket's buffer waits
+ * files 1.1-1.4x the req/s with 16 to 1024 connections (p99 at 1024 under
+ * half, hardly a request over 2 s left), and a 64 KiB file with one
+ * connection 3x: a single sendfile() that fills the socket's buffer waits
  * for ACKs to free a third of it before POLLOUT. */
 #define SENDFILE_MAX	(32 * 1024)
 #define INOTIFY_BUF	(64 * 1024)
